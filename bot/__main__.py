@@ -1,0 +1,68 @@
+"""`python -m bot`: the one command that runs Parlance.
+
+- `python -m bot`: everything on one machine. With Slack settings it serves Slack (HTTP on $PORT, or Socket
+  Mode when SLACK_APP_TOKEN is set); without them it starts local mode against the built-in Slack emulator.
+- `python -m bot web`: only the Slack-facing process (the Procfile's `web`).
+- `python -m bot local`: local mode, explicitly.
+- `python -m bot migrate`: bring the database schema up to date and exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from bot.settings import Settings, SettingsError, exit_on_settings_error, get_settings
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # slack_sdk logs request bodies at DEBUG; keep message text and tokens out of our logs below DEBUG.
+    logging.getLogger("slack_sdk").setLevel(max(logging.INFO, logging.getLevelName(level)))
+    logging.getLogger("slack_bolt").setLevel(max(logging.INFO, logging.getLevelName(level)))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Parlance, a self-hosted AI teammate for Slack")
+    parser.add_argument("command", nargs="?", default="run", choices=["run", "web", "local", "migrate"])
+    args = parser.parse_args(argv)
+    try:
+        settings = get_settings()
+    except SettingsError as exc:
+        exit_on_settings_error(exc)
+        return
+    configure_logging(settings.log_level)
+    try:
+        if args.command == "migrate":
+            _migrate(settings)
+        elif args.command == "local" or (args.command == "run" and not settings.has_slack_credentials):
+            from bot.local import run_local
+
+            run_local(settings)
+        else:
+            _serve(settings)
+    except SettingsError as exc:
+        exit_on_settings_error(exc)
+
+
+def _migrate(settings: Settings) -> None:
+    from storage.db import make_engine, migrate
+
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    logging.getLogger(__name__).info("database schema is up to date")
+
+
+def _serve(settings: Settings) -> None:
+    from bot.app import build_parlance
+    from bot.serve import serve_http, serve_socket_mode
+
+    parlance = build_parlance(settings)
+    if settings.socket_mode:
+        serve_socket_mode(parlance)
+    else:
+        serve_http(parlance)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""Wiring: settings → database → Slack client → Bolt app, listeners, dispatcher. Every way of running
+(HTTP, Socket Mode, local mode, tests) builds the same `Parlance` here and differs only in how requests reach it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.handler import RetryHandler
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.dispatch import Dispatcher
+from bot.listeners import register_listeners
+from bot.runners import RunnerContext, Runners
+from bot.settings import Settings
+from storage.db import make_engine, make_session_factory, migrate
+
+logger = logging.getLogger(__name__)
+
+
+def slack_retry_handlers() -> list[RetryHandler]:
+    """429s wait for Retry-After; 5xx and dropped connections are retried with backoff."""
+    return [
+        RateLimitErrorRetryHandler(max_retry_count=3),
+        ServerErrorRetryHandler(max_retry_count=2),
+        ConnectionErrorRetryHandler(max_retry_count=2),
+    ]
+
+
+def make_web_client(settings: Settings) -> WebClient:
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    return WebClient(token=token, base_url=settings.slack_api_url, retry_handlers=slack_retry_handlers(), timeout=30)
+
+
+@dataclass
+class Parlance:
+    """The running application: what each adapter needs to serve requests and shut down cleanly."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    bolt: App
+    dispatcher: Dispatcher
+    runners: Runners
+    closed: bool = field(default=False)
+
+    def start(self) -> None:
+        self.dispatcher.start()
+
+    def close(self, timeout: float = 30.0) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.dispatcher.stop(timeout=timeout)
+        self.engine.dispose()
+
+
+def build_parlance(settings: Settings, *, model: object | None = None, run_migrations: bool = True) -> Parlance:
+    settings.require_slack()
+    engine = make_engine(settings.database_url)
+    if run_migrations:
+        migrate(engine)
+    sessions = make_session_factory(engine)
+    client = make_web_client(settings)
+    bolt = App(
+        client=client,
+        signing_secret=settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None,
+        request_verification_enabled=not settings.socket_mode,
+        process_before_response=True,
+        logger=logging.getLogger("bot.bolt"),
+    )
+    runners = Runners(RunnerContext(client=client, sessions=sessions, bot_user_id=_bot_user_id(client), model=model))
+    dispatcher = Dispatcher(
+        sessions=sessions,
+        runners=runners.as_mapping(),
+        on_give_up=runners.tell_user_it_failed,
+        threads=settings.job_threads,
+        lease=dt.timedelta(seconds=settings.job_lease_seconds),
+    )
+    register_listeners(bolt, sessions=sessions, wake_dispatcher=dispatcher.notify)
+    return Parlance(
+        settings=settings, engine=engine, sessions=sessions, bolt=bolt, dispatcher=dispatcher, runners=runners
+    )
+
+
+def _bot_user_id(client: WebClient) -> str | None:
+    """Our own user id, so replies we store are attributed to us (Bolt verified the token the same way)."""
+    try:
+        return client.auth_test().get("user_id")
+    except Exception:
+        logger.warning("auth.test failed; the bot's own user id is unknown")
+        return None

@@ -1,0 +1,212 @@
+"""Where Slack events enter. `register_listeners` shows the whole Slack surface on one screen.
+
+Every listener does only fast work before it returns (Bolt runs with process_before_response, so returning is
+the ack): it drops Slack's retries, stores the message, records a job in the same transaction, and wakes the
+dispatcher. Anything slow (the model, history reads, posting) happens in bot/dispatch after the ack.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import texts
+from handlers.commands import MAX_COMMAND_TEXT, UsageError, parse_summarize, parse_translate
+from storage import events as event_queries
+from storage import jobs as job_queries
+from storage import messages as message_queries
+
+logger = logging.getLogger(__name__)
+
+_STORED_SUBTYPES = {None, "thread_broadcast", "file_share", "me_message", "bot_message"}
+
+
+def register_listeners(app: App, *, sessions: sessionmaker[Session], wake_dispatcher: Callable[[], None]) -> None:
+    listeners = Listeners(sessions=sessions, wake_dispatcher=wake_dispatcher)
+    app.event("app_mention")(listeners.on_app_mention)
+    app.event("message")(listeners.on_message)
+    app.command("/summarize")(listeners.on_summarize)
+    app.command("/translate")(listeners.on_translate)
+    app.error(listeners.on_error)
+
+
+def _team_id(body: dict[str, Any], context: BoltContext) -> str:
+    return body.get("team_id") or context.team_id or (body.get("team") or {}).get("id") or "unknown"
+
+
+def strip_bot_mention(text: str, bot_user_id: str | None) -> str:
+    if bot_user_id:
+        text = re.sub(rf"<@{re.escape(bot_user_id)}(?:\|[^>]*)?>", " ", text)
+    return " ".join(text.split())
+
+
+def _enqueue_reply(
+    session: Session, team_id: str, channel: str, *, ts: str, thread_ts: str | None, user: str, request: str
+) -> None:
+    """One reply job per message, whichever events (mention, DM, retries) announce it."""
+    job_queries.enqueue_job(
+        session=session,
+        team_id=team_id,
+        channel_id=channel,
+        kind="help" if request.lower() in {"", "help", "?"} else "mention",
+        payload={"ts": ts, "thread_ts": thread_ts, "user": user, "text": request},
+        dedupe_key=f"reply:{team_id}:{channel}:{ts}",
+    )
+
+
+class Listeners:
+    def __init__(self, *, sessions: sessionmaker[Session], wake_dispatcher: Callable[[], None]) -> None:
+        self._sessions = sessions
+        self._wake = wake_dispatcher
+
+    # -- events ----------------------------------------------------------------------------------------------
+    def on_app_mention(self, body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
+        team_id = _team_id(body, context)
+        if event.get("bot_id") or not event.get("user"):
+            return  # other bots mentioning us would start reply loops
+        channel, ts = event["channel"], event["ts"]
+        thread_ts = event.get("thread_ts") or ts
+        request = strip_bot_mention(event.get("text", ""), context.bot_user_id)
+        with self._sessions.begin() as session:
+            if not event_queries.claim_event(session=session, team_id=team_id, event_id=body.get("event_id", ts)):
+                logger.info("dropped a retried app_mention %s", body.get("event_id"))
+                return
+            message_queries.save_message(
+                session=session,
+                team_id=team_id,
+                channel_id=channel,
+                ts=ts,
+                user_id=event["user"],
+                text=event.get("text", ""),
+                thread_ts=event.get("thread_ts"),
+            )
+            _enqueue_reply(session, team_id, channel, ts=ts, thread_ts=thread_ts, user=event["user"], request=request)
+        self._wake()
+
+    def on_message(self, body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
+        """History capture: new messages, thread replies, edits and deletions. Direct messages get answers."""
+        team_id = _team_id(body, context)
+        channel = event.get("channel")
+        subtype = event.get("subtype")
+        if not channel:
+            return
+        with self._sessions.begin() as session:
+            if not event_queries.claim_event(
+                session=session, team_id=team_id, event_id=body.get("event_id", f"{channel}:{event.get('ts')}")
+            ):
+                return
+            if subtype == "message_changed":
+                self._store_edit(session, team_id, channel, event)
+            elif subtype == "message_deleted":
+                message_queries.delete_message(
+                    session=session, team_id=team_id, channel_id=channel, ts=event.get("deleted_ts", "")
+                )
+            elif subtype in _STORED_SUBTYPES and event.get("ts"):
+                self._store_new(session, team_id, channel, event, context)
+        self._wake()
+
+    def _store_new(
+        self, session: Session, team_id: str, channel: str, event: dict[str, Any], context: BoltContext
+    ) -> None:
+        is_bot = bool(event.get("bot_id")) or event.get("subtype") == "bot_message"
+        message_queries.save_message(
+            session=session,
+            team_id=team_id,
+            channel_id=channel,
+            ts=event["ts"],
+            user_id=event.get("user") or event.get("bot_id"),
+            text=event.get("text", ""),
+            thread_ts=event.get("thread_ts"),
+            is_bot=is_bot,
+        )
+        if event.get("channel_type") == "im" and not is_bot and event.get("user"):
+            request = strip_bot_mention(event.get("text", ""), context.bot_user_id)
+            _enqueue_reply(
+                session,
+                team_id,
+                channel,
+                ts=event["ts"],
+                thread_ts=event.get("thread_ts"),
+                user=event["user"],
+                request=request,
+            )
+
+    @staticmethod
+    def _store_edit(session: Session, team_id: str, channel: str, event: dict[str, Any]) -> None:
+        message = event.get("message") or {}
+        ts, text = message.get("ts"), message.get("text", "")
+        if not ts:
+            return
+        if not message_queries.edit_message(session=session, team_id=team_id, channel_id=channel, ts=ts, text=text):
+            message_queries.save_message(
+                session=session,
+                team_id=team_id,
+                channel_id=channel,
+                ts=ts,
+                user_id=message.get("user"),
+                text=text,
+                thread_ts=message.get("thread_ts"),
+                is_bot=bool(message.get("bot_id")),
+            )
+
+    # -- slash commands --------------------------------------------------------------------------------------
+    def on_summarize(self, ack: Ack, command: dict[str, Any]) -> None:
+        parsed = parse_summarize(command.get("text", ""))
+        if isinstance(parsed, UsageError):
+            ack(response_type="ephemeral", text=parsed.text)
+            return
+        payload = {
+            "user": command["user_id"],
+            "response_url": command.get("response_url"),
+            "public": parsed.public,
+            "limit": parsed.limit,
+            "since": parsed.since.isoformat() if parsed.since else None,
+            "thread_channel": parsed.thread_channel,
+            "thread_ts": parsed.thread_ts,
+            "span": parsed.span_label,
+        }
+        self._enqueue_command(command, "summarize", payload)
+        ack(response_type="ephemeral", text=texts.ACK_SUMMARIZE.format(span=parsed.span_label))
+
+    def on_translate(self, ack: Ack, command: dict[str, Any]) -> None:
+        text = command.get("text", "")
+        if len(text) > MAX_COMMAND_TEXT:
+            ack(response_type="ephemeral", text=texts.TEXT_TOO_LONG.format(length=len(text), limit=MAX_COMMAND_TEXT))
+            return
+        parsed = parse_translate(text)
+        if isinstance(parsed, UsageError):
+            ack(response_type="ephemeral", text=parsed.text)
+            return
+        payload = {
+            "user": command["user_id"],
+            "response_url": command.get("response_url"),
+            "language": parsed.language_code,
+            "text": parsed.text,
+        }
+        self._enqueue_command(command, "translate", payload)
+        ack(response_type="ephemeral", text=texts.ACK_TRANSLATE.format(language=parsed.language_name))
+
+    def _enqueue_command(self, command: dict[str, Any], kind: str, payload: dict[str, Any]) -> None:
+        team_id = command.get("team_id") or "unknown"
+        trigger = command.get("trigger_id")
+        with self._sessions.begin() as session:
+            job_queries.enqueue_job(
+                session=session,
+                team_id=team_id,
+                channel_id=command["channel_id"],
+                kind=kind,
+                payload=payload,
+                dedupe_key=f"command:{team_id}:{trigger}" if trigger else None,
+            )
+        self._wake()
+
+    # -- errors ----------------------------------------------------------------------------------------------
+    @staticmethod
+    def on_error(error: Exception, body: dict[str, Any], logger: logging.Logger) -> None:
+        """What slipped through: logged with its traceback here, never shown to the user as one."""
+        logger.exception("unhandled error in a listener (type=%s)", body.get("type"), exc_info=error)

@@ -1,0 +1,161 @@
+"""Parlance's settings: one pydantic-settings class, read once from the environment and `.env`.
+
+The public names (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN, SLACK_API_URL, DATABASE_URL, PORT,
+MODEL_URL) are a contract with deploy scripts, so they are spelled out as aliases rather than derived.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_DATABASE_URL = "sqlite:///parlance.db"
+DEFAULT_MODEL_URL = "http://127.0.0.1:8081/v1"
+
+_PLACEHOLDERS = {"changeme", "changethis", "xoxb-your-token", "xapp-your-token", "your-signing-secret", "..."}
+
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names the variable and how to fix it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(default=None, validation_alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field(default=DEFAULT_SLACK_API_URL, validation_alias="SLACK_API_URL")
+    database_url: str = Field(default=DEFAULT_DATABASE_URL, validation_alias="DATABASE_URL")
+    host: str = Field(default="127.0.0.1", validation_alias="HOST")
+    port: int = Field(default=3000, ge=0, le=65535, validation_alias="PORT")
+    model_url: str | None = Field(default=None, validation_alias="MODEL_URL")
+    log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
+    job_threads: int = Field(default=4, ge=1, le=64, validation_alias="JOB_THREADS")
+    job_lease_seconds: int = Field(default=300, ge=5, validation_alias="JOB_LEASE_SECONDS")
+    max_request_bytes: int = Field(default=1_048_576, ge=1024, validation_alias="MAX_REQUEST_BYTES")
+
+    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            _reject_placeholder(value)
+            if not value.get_secret_value().startswith("xoxb-"):
+                raise ValueError("must be a bot token starting with 'xoxb-' (OAuth & Permissions page)")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            _reject_placeholder(value)
+            if not value.get_secret_value().startswith("xapp-"):
+                raise ValueError("must be an app-level token starting with 'xapp-' (Basic Information page)")
+        return value
+
+    @field_validator("slack_signing_secret")
+    @classmethod
+    def _signing_secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            _reject_placeholder(value)
+        return value
+
+    @field_validator("slack_api_url", "model_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value if value.endswith("/") or "/v1" in value else value + "/"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError("must be a SQLAlchemy URL such as sqlite:///parlance.db") from exc
+        if url.get_backend_name() not in {"sqlite", "postgresql"}:
+            raise ValueError("only sqlite:// and postgresql+psycopg:// URLs are supported")
+        if url.get_backend_name() == "postgresql" and url.drivername == "postgresql":
+            # Plain postgresql:// would pick psycopg2, which we do not ship; psycopg 3 is installed.
+            return value.replace("postgresql://", "postgresql+psycopg://", 1)
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        upper = value.upper()
+        if upper not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
+        return upper
+
+    @property
+    def has_slack_credentials(self) -> bool:
+        """Whether a real Slack workspace is configured; without one `python -m bot` starts local mode."""
+        return self.slack_bot_token is not None or self.slack_signing_secret is not None
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+    def require_slack(self) -> None:
+        """Checks that the settings needed to talk to Slack are all present, naming the first one missing."""
+        if self.slack_bot_token is None:
+            raise SettingsError(
+                "SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-…) from your Slack app's "
+                "OAuth & Permissions page"
+            )
+        if self.slack_signing_secret is None and not self.socket_mode:
+            raise SettingsError(
+                "SLACK_SIGNING_SECRET is not set: copy it from your Slack app's Basic Information page "
+                "(or set SLACK_APP_TOKEN to use Socket Mode)"
+            )
+
+
+_ALIASES = {name: field.validation_alias for name, field in Settings.model_fields.items()}
+
+
+def _reject_placeholder(value: SecretStr) -> None:
+    if value.get_secret_value().strip().lower() in _PLACEHOLDERS:
+        raise ValueError("still holds a placeholder value; paste the real one")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Reads the settings, turning pydantic's report into one line that names the variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "settings"
+        name = _ALIASES.get(field, field.upper())
+        message = first["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"{name} {message}") from None
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process-wide settings; tests call `get_settings.cache_clear()` after changing the environment."""
+    return load_settings()
+
+
+def exit_on_settings_error(exc: SettingsError) -> None:
+    """Stops start-up with one readable line instead of a traceback."""
+    print(f"parlance: configuration error: {exc}", file=sys.stderr)
+    raise SystemExit(2)

@@ -1,0 +1,98 @@
+"""Posting to Slack: threads, ephemeral answers, long texts split to fit, and mentions made harmless.
+
+The model's output is untrusted text; everything posted on its behalf goes through `neutralize_mentions` so it
+can never ping @channel, @here, @everyone, a user group or a user.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.webhook import WebhookClient
+
+logger = logging.getLogger(__name__)
+
+# Slack rejects a message over 40,000 characters; a section block's text is capped at 3,000. We keep each
+# posted chunk well under the section limit so it can also travel in blocks.
+MAX_CHUNK = 3000
+ZERO_WIDTH_SPACE = "\u200b"
+
+_SPECIAL_MENTION = re.compile(r"<!(?P<name>channel|here|everyone|subteam\^[A-Z0-9]+)(?:\|[^>]*)?>", re.I)
+_USER_MENTION = re.compile(r"<@(?P<id>[UW][A-Z0-9]+)(?:\|[^>]*)?>")
+_BARE_SPECIAL = re.compile(r"(?<![\w<])@(channel|here|everyone)\b", re.I)
+
+
+def neutralize_mentions(text: str, *, allowed_users: frozenset[str] = frozenset()) -> str:
+    """Turns pings into plain text: `<!channel>` → `@\u200bchannel`, `<@U1>` → `@U1` unless U1 is allowed."""
+    text = _SPECIAL_MENTION.sub(lambda m: "@" + ZERO_WIDTH_SPACE + m["name"].split("^")[0], text)
+    text = _BARE_SPECIAL.sub(lambda m: "@" + ZERO_WIDTH_SPACE + m[1], text)
+    return _USER_MENTION.sub(lambda m: m[0] if m["id"] in allowed_users else "@" + ZERO_WIDTH_SPACE + m["id"], text)
+
+
+def split_for_slack(text: str, limit: int = MAX_CHUNK) -> list[str]:
+    """Splits at paragraph, then line, then word boundaries, keeping code fences balanced across chunks."""
+    if len(text) <= limit:
+        return [text]
+    chunks: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = max(window.rfind("\n\n"), window.rfind("\n"))
+        if cut < limit // 2:
+            cut = window.rfind(" ")
+        if cut < limit // 2:
+            cut = limit
+        chunk, rest = rest[:cut].rstrip(), rest[cut:].lstrip("\n ")
+        if chunk.count("```") % 2 == 1:  # close an open code block here and reopen it in the next chunk
+            chunk += "\n```"
+            rest = "```\n" + rest
+        chunks.append(chunk)
+    if rest:
+        chunks.append(rest)
+    return chunks
+
+
+def reply_metadata(job_id: int) -> dict[str, Any]:
+    """Slack message metadata that ties a posted reply to the job that produced it."""
+    return {"event_type": "parlance_reply", "event_payload": {"job_id": str(job_id)}}
+
+
+def post_in_thread(
+    *, client: WebClient, channel: str, thread_ts: str | None, text: str, job_id: int | None = None
+) -> list[str]:
+    """Posts `text` (split when long) and returns the ts of each message posted, first one first."""
+    posted: list[str] = []
+    for chunk in split_for_slack(text):
+        kwargs: dict[str, Any] = {"channel": channel, "text": chunk, "unfurl_links": False, "unfurl_media": False}
+        if thread_ts:
+            kwargs["thread_ts"] = thread_ts
+        if job_id is not None:
+            kwargs["metadata"] = reply_metadata(job_id)
+        response = client.chat_postMessage(**kwargs)
+        posted.append(response["ts"])
+    return posted
+
+
+def update_message(*, client: WebClient, channel: str, ts: str, text: str) -> None:
+    client.chat_update(channel=channel, ts=ts, text=text)
+
+
+def respond_ephemeral(
+    *, client: WebClient, response_url: str | None, channel: str, user: str, text: str, thread_ts: str | None = None
+) -> None:
+    """Answers only the caller: through the command's response_url when we have one, else chat.postEphemeral."""
+    if response_url:
+        webhook = WebhookClient(response_url, retry_handlers=client.retry_handlers)
+        for chunk in split_for_slack(text):
+            result = webhook.send(text=chunk, response_type="ephemeral")
+            if result.status_code >= 400:
+                raise RuntimeError(f"response_url answered HTTP {result.status_code}")
+        return
+    for chunk in split_for_slack(text):
+        kwargs: dict[str, Any] = {"channel": channel, "user": user, "text": chunk}
+        if thread_ts:
+            kwargs["thread_ts"] = thread_ts
+        client.chat_postEphemeral(**kwargs)

@@ -1,0 +1,100 @@
+"""Engines, sessions and migrations are made here and nowhere else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine with SQLite set up for several threads and processes: WAL journal and a busy timeout."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:":
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        connect_args = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        engine = create_engine(url, connect_args=connect_args, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite's own transaction handling starts transactions late and lets SAVEPOINT/RELEASE commit early;
+    # we switch it off and emit BEGIN ourselves (SQLAlchemy's documented recipe) so transactions are real.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+def insert_if_absent(session: Session, model: type, values: dict[str, Any], *, keys: list[str]) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL alike; True when a row was written.
+
+    Used wherever Slack may deliver the same thing twice (retries, mention + message events), so a duplicate
+    is a no-op inside the caller's transaction instead of an error that would abort it. Returns the new row's
+    primary key, or None when the row was already there.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    primary_key = inspect(model).primary_key[0]
+    statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=keys).returning(primary_key)
+    return session.execute(statement).scalar()
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Brings the schema up to `revision` with Alembic; safe to run on every start."""
+    from alembic import command
+
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    from alembic import command
+
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), revision)
+
+
+def alembic_config(connection: Any = None, url: str | None = None) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option(
+        "file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(hour).2d%%(minute).2d-%%(rev)s_%%(slug)s"
+    )
+    if url:
+        config.set_main_option("sqlalchemy.url", url)
+    config.attributes["connection"] = connection
+    return config
+
+
+def ping(engine: Engine) -> None:
+    """Raises when the database cannot answer; /healthz uses it."""
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))

@@ -1,0 +1,117 @@
+"""The tables Parlance keeps. Every row belongs to one workspace (team_id), and most to one channel."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Stores UTC and always hands back aware datetimes, because SQLite keeps no time zone of its own."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous; pass an aware UTC datetime")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dt.datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; BigInteger elsewhere keeps room for a busy install.
+BigIntId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Message(Base):
+    """One Slack message as last seen: edits overwrite the text, deletions keep the row but blank the text."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("uq_messages_team_channel_ts", "team_id", "channel_id", "ts", unique=True),
+        Index("ix_messages_thread", "team_id", "channel_id", "thread_ts", "ts"),
+        Index("ix_messages_team_user", "team_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    ts: Mapped[str] = mapped_column(String(32), comment="Slack's message id: seconds.micros, sortable as text")
+    thread_ts: Mapped[str | None] = mapped_column(String(32), default=None)
+    user_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    text: Mapped[str] = mapped_column(Text, default="")
+    is_bot: Mapped[bool] = mapped_column(Boolean, default=False)
+    edited: Mapped[bool] = mapped_column(Boolean, default=False)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SlackEvent(Base):
+    """Event ids already handled, so Slack's retries of the same event are acked and dropped."""
+
+    __tablename__ = "slack_events"
+    __table_args__ = (Index("ix_slack_events_received_at", "received_at"),)
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Job(Base):
+    """Slow work recorded before Slack is acked; a dispatcher claims it with a lease and posts the answer."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("ix_jobs_claim", "state", "run_after", "id"),
+        Index("ix_jobs_team_channel", "team_id", "channel_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True, default=None)
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(default=None)
+    run_after: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    reply_ts: Mapped[str | None] = mapped_column(String(32), default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ChannelSettings(Base):
+    """Per-channel choices: preferred language, opt-out of sentiment scoring, digest schedule."""
+
+    __tablename__ = "channel_settings"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    language: Mapped[str | None] = mapped_column(String(16), default=None)
+    sentiment_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    digest_schedule: Mapped[str | None] = mapped_column(String(64), default=None)
+    digest_timezone: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

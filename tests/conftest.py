@@ -1,0 +1,132 @@
+"""Shared fixtures. Tests never touch the developer's environment: each gets its own directory, a clean set of
+Parlance variables and its own database. Set TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1/test)
+to run the same suite on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.settings import Settings, get_settings, load_settings
+from storage.db import make_engine, make_session_factory, migrate
+
+BOT_TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-test-token"
+SIGNING_SECRET = "test-signing-secret-0123456789"
+TEAM = "T0001"
+BOT_USER = "U0BOT"
+CHANNEL = "C0GENERAL"
+ALICE = "U0ALICE"
+BOB = "U0BOB"
+
+_OUR_VARIABLES = (
+    "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "DATABASE_URL", "PORT", "HOST",
+    "MODEL_URL", "LOG_LEVEL", "JOB_THREADS", "JOB_LEASE_SECONDS", "MAX_REQUEST_BYTES",
+)  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    for name in _OUR_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    """A fresh database: a SQLite file, or a schema of its own on the PostgreSQL named by TEST_DATABASE_URL."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        yield f"sqlite:///{tmp_path / 'parlance.db'}"
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(base)
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    yield url.render_as_string(hide_password=False)
+    with admin.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def emulator() -> Iterator[object]:
+    from bot.emulator import SlackEmulator
+
+    emu = SlackEmulator(bot_token=BOT_TOKEN, app_token=APP_TOKEN, team_id=TEAM, bot_user_id=BOT_USER, bot_id="B0BOT")
+    emu.add_user(ALICE, name="alice", real_name="Alice Example", tz="Europe/Paris")
+    emu.add_user(BOB, name="bob", real_name="Bob Example", tz="America/New_York")
+    emu.add_channel(CHANNEL, name="general")
+    emu.start()
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture
+def settings(emulator: object, database_url: str) -> Settings:
+    return load_settings(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=emulator.api_url,  # type: ignore[attr-defined]
+        DATABASE_URL=database_url,
+        PORT=0,
+        JOB_THREADS=2,
+    )
+
+
+@dataclass
+class RunningApp:
+    """The real app served by the real HTTP server on a loopback port."""
+
+    parlance: object
+    server: object
+    url: str
+
+
+@pytest.fixture
+def running_app(settings: Settings) -> Iterator[RunningApp]:
+    from bot.app import build_parlance
+    from bot.serve import make_http_server
+
+    parlance = build_parlance(settings)
+    server = make_http_server(parlance, port=0)
+    parlance.start()
+    server.start_in_thread()
+    yield RunningApp(parlance=parlance, server=server, url=server.url)
+    server.close()
+    parlance.close(timeout=5)
+
+
+@pytest.fixture
+def slack(running_app: RunningApp, emulator: object) -> object:
+    """Sends signed requests to the running app exactly as Slack does."""
+    from bot.emulator import SlackSender
+
+    return SlackSender(
+        app_url=f"{running_app.url}/slack/events", signing_secret=SIGNING_SECRET, team_id=TEAM, emulator=emulator
+    )
