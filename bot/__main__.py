@@ -20,6 +20,7 @@ def configure_logging(level: str) -> None:
     # slack_sdk logs request bodies at DEBUG; keep message text and tokens out of our logs below DEBUG.
     logging.getLogger("slack_sdk").setLevel(max(logging.INFO, logging.getLevelName(level)))
     logging.getLogger("slack_bolt").setLevel(max(logging.INFO, logging.getLevelName(level)))
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -31,11 +32,13 @@ def main(argv: list[str] | None = None) -> None:
     except SettingsError as exc:
         exit_on_settings_error(exc)
         return
-    configure_logging(settings.log_level)
+    local = args.command == "local" or (args.command == "run" and not settings.has_slack_credentials)
+    # Local mode shares the terminal with a person typing: only warnings, unless LOG_LEVEL asks for more.
+    configure_logging("WARNING" if local and "log_level" not in settings.model_fields_set else settings.log_level)
     try:
         if args.command == "migrate":
             _migrate(settings)
-        elif args.command == "local" or (args.command == "run" and not settings.has_slack_credentials):
+        elif local:
             from bot.local import run_local
 
             run_local(settings)

@@ -23,15 +23,22 @@ from storage import messages as message_queries
 
 logger = logging.getLogger(__name__)
 
+# What Slack must send us; manifest.yml declares the same (tests/test_manifest.py keeps them in step).
+EVENTS = ("app_mention", "message")
+COMMANDS = ("/summarize", "/translate")
+
 _STORED_SUBTYPES = {None, "thread_broadcast", "file_share", "me_message", "bot_message"}
 
 
 def register_listeners(app: App, *, sessions: sessionmaker[Session], wake_dispatcher: Callable[[], None]) -> None:
     listeners = Listeners(sessions=sessions, wake_dispatcher=wake_dispatcher)
-    app.event("app_mention")(listeners.on_app_mention)
-    app.event("message")(listeners.on_message)
-    app.command("/summarize")(listeners.on_summarize)
-    app.command("/translate")(listeners.on_translate)
+    events = {"app_mention": listeners.on_app_mention, "message": listeners.on_message}
+    commands = {"/summarize": listeners.on_summarize, "/translate": listeners.on_translate}
+    assert set(events) == set(EVENTS) and set(commands) == set(COMMANDS)
+    for name, listener in events.items():
+        app.event(name)(listener)
+    for name, listener in commands.items():
+        app.command(name)(listener)
     app.error(listeners.on_error)
 
 

