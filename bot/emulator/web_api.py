@@ -1,0 +1,274 @@
+"""The HTTP side of the emulator: Slack's Web API, file upload URLs and response_urls on one local port.
+
+The order of checks follows Slack: an injected fault (rate limit, outage) wins, then an unknown method,
+then the token, then the method's own argument checks. Every /api/ request is recorded, refused or not,
+so tests can assert on retries as well as on successes.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.parser import BytesParser
+from email.policy import HTTP
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from bot.emulator.answers import Answer, decode_json_args, error
+from bot.emulator.methods import METHODS, MethodContext
+from bot.emulator.methods.files import UPLOAD_PATH, receive_bytes
+from bot.emulator.response_urls import RESPONSE_PATH, ResponseUrls
+from bot.emulator.workspace import Workspace, new_id
+
+logger = logging.getLogger(__name__)
+
+DROP = 0  # fault status meaning: read the request, then hang up without answering
+
+
+@dataclass
+class ApiCall:
+    """One request to /api/<method> and what the emulator answered (status 0: the connection was dropped)."""
+
+    method: str
+    args: dict[str, Any]
+    headers: dict[str, str]
+    status: int
+    response: dict[str, Any]
+    at: float
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and self.response.get("ok") is True
+
+
+@dataclass
+class _Fault:
+    status: int
+    retry_after: int
+    remaining: int
+
+
+@dataclass
+class _Reply:
+    status: int
+    body: bytes
+    headers: dict[str, str]
+
+
+def _json_reply(status: int, answer: Answer, **headers: str) -> _Reply:
+    return _Reply(
+        status,
+        json.dumps(answer).encode(),
+        {"Content-Type": "application/json; charset=utf-8", "X-Slack-Req-Id": new_id("", 16).lower(), **headers},
+    )
+
+
+def parse_args(query: str, body: bytes, content_type: str) -> tuple[dict[str, Any], Answer | None]:
+    """Arguments from the query string and the body (form, JSON or multipart), and Slack's error for a bad body.
+
+    JSON-valued form fields (blocks=[...]) come back decoded, so handlers and tests see plain values.
+    """
+    args: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
+    kind = content_type.split(";")[0].strip().lower()
+    try:
+        if kind == "application/json":
+            data = json.loads(body.decode("utf-8")) if body else {}
+            if not isinstance(data, dict):
+                return args, error("json_not_object")
+            args.update(data)
+        elif kind.startswith("multipart/"):
+            form = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+            for part in form.iter_parts():
+                name = part.get_param("name", header="content-disposition")
+                if name and not part.get_filename():
+                    args[str(name)] = part.get_content()
+        elif body:
+            args.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+    except UnicodeDecodeError:
+        return args, error("invalid_charset")
+    except ValueError:
+        return args, error("invalid_json" if kind == "application/json" else "invalid_form_data")
+    return decode_json_args(args), None
+
+
+class WebApi:
+    """Serves the Web API for one workspace and records every call."""
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        *,
+        bot_token: str,
+        app_token: str,
+        response_urls: ResponseUrls,
+        socket_url: Callable[[], str],
+    ) -> None:
+        self.workspace = workspace
+        self.bot_token = bot_token
+        self.app_token = app_token
+        self.response_urls = response_urls
+        self._socket_url = socket_url
+        self._calls: list[ApiCall] = []
+        self._faults: dict[str, deque[_Fault]] = {}
+        self._lock = threading.Lock()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self.base_url = ""
+
+    # ----- lifecycle ----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        server = _Server(("127.0.0.1", 0), _Handler)
+        server.web_api = self
+        self._server = server
+        self.base_url = f"http://127.0.0.1:{server.server_address[1]}/"
+        self.response_urls.base_url = self.base_url
+        # A short poll interval keeps stop() (and so every test's teardown) quick.
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="slack-emulator-http", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    # ----- what tests use -----------------------------------------------------------------------------
+
+    def calls(self, method: str | None = None) -> list[ApiCall]:
+        with self._lock:
+            return [copy.deepcopy(c) for c in self._calls if method is None or c.method == method]
+
+    def fail(self, method: str, *, status: int, retry_after: int, times: int) -> None:
+        if status not in (DROP, 429) and not 500 <= status <= 599:
+            raise ValueError(f"fail() takes status 429, 5xx or 0 (drop the connection), not {status}")
+        with self._lock:
+            self._faults.setdefault(method, deque()).append(_Fault(status, retry_after, times))
+
+    # ----- request handling ---------------------------------------------------------------------------
+
+    def _take_fault(self, method: str) -> _Fault | None:
+        with self._lock:
+            for key in (method, "*"):
+                queue = self._faults.get(key)
+                if queue:
+                    fault = queue[0]
+                    fault.remaining -= 1
+                    if fault.remaining <= 0:
+                        queue.popleft()
+                    return fault
+        return None
+
+    def handle_api(self, method: str, query: str, body: bytes, headers: dict[str, str]) -> _Reply | None:
+        """Answer one Web API call; None means hang up without a response."""
+        received = time.time()
+        args, body_problem = parse_args(query, body, headers.get("content-type", ""))
+        reply = self._answer(method, args, body_problem, headers)
+        status = reply.status if reply else DROP
+        response = json.loads(reply.body) if reply else {}
+        with self._lock:
+            self._calls.append(ApiCall(method, args, headers, status, response, received))
+        logger.debug("emulated %s -> %s %s", method, status, response.get("error", "ok"))
+        return reply
+
+    def _answer(
+        self, method: str, args: dict[str, Any], body_problem: Answer | None, headers: dict[str, str]
+    ) -> _Reply | None:
+        fault = self._take_fault(method)
+        if fault is not None:
+            if fault.status == DROP:
+                return None
+            if fault.status == 429:
+                return _json_reply(429, error("ratelimited"), **{"Retry-After": str(fault.retry_after)})
+            return _json_reply(fault.status, error("fatal_error"))
+        spec = METHODS.get(method)
+        if spec is None:
+            return _json_reply(200, error("unknown_method", req_method=method))
+        if body_problem:
+            return _json_reply(200, body_problem)
+        problem = self._auth_problem(spec.token, headers, args)
+        if problem:
+            return _json_reply(200, error(problem))
+        ctx = MethodContext(self.workspace, self.base_url, self._socket_url)
+        try:
+            answer = spec.handler(ctx, args)
+        except Exception:  # a bug in the emulator must look like a Slack outage, not hang the app
+            logger.exception("emulated %s failed", method)
+            return _json_reply(500, error("fatal_error"))
+        return _json_reply(200, answer)
+
+    def _auth_problem(self, wanted: str, headers: dict[str, str], args: dict[str, Any]) -> str | None:
+        """Slack reads the token from `Authorization: Bearer`, or from a form's `token` field (never JSON's)."""
+        bearer = headers.get("authorization", "")
+        token = bearer[7:].strip() if bearer.lower().startswith("bearer ") else ""
+        is_json = headers.get("content-type", "").startswith("application/json")
+        if not token and not is_json:
+            token = str(args.get("token") or "")
+        if not token:
+            return "not_authed"
+        kind = {self.bot_token: "bot", self.app_token: "app"}.get(token)
+        if kind is None:
+            return "invalid_auth"
+        return None if kind == wanted else "not_allowed_token_type"
+
+    def handle_other(self, path: str, body: bytes, headers: dict[str, str]) -> _Reply:
+        """Upload URLs and response_urls: plain-text answers, as files.slack.com and hooks.slack.com give."""
+        if path.startswith("/" + UPLOAD_PATH):
+            ctx = MethodContext(self.workspace, self.base_url, self._socket_url)
+            status, text = receive_bytes(ctx, path[len(UPLOAD_PATH) + 1 :], body, headers.get("content-type", ""))
+        elif path.startswith("/" + RESPONSE_PATH):
+            status, text = self.response_urls.receive(path[len(RESPONSE_PATH) + 1 :], body)
+        else:
+            status, text = 404, "not found"
+        return _Reply(status, text.encode(), {"Content-Type": "text/plain; charset=utf-8"})
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    web_api: WebApi
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client hanging up mid-request is normal here (timeouts, retries); don't print tracebacks.
+        logger.debug("emulator http: error while serving %s", client_address, exc_info=True)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "SlackEmulator"
+
+    def do_GET(self) -> None:
+        self._route()
+
+    def do_POST(self) -> None:
+        self._route()
+
+    def _route(self) -> None:
+        api = self.server.web_api  # type: ignore[attr-defined]
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        url = urlsplit(self.path)
+        if url.path.startswith("/api/"):
+            reply = api.handle_api(url.path[len("/api/") :], url.query, body, headers)
+        else:
+            reply = api.handle_other(url.path, body, headers)
+        if reply is None:
+            self.close_connection = True
+            return
+        self.send_response(reply.status)
+        for name, value in {**reply.headers, "Content-Length": str(len(reply.body))}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(reply.body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("emulator http: " + format, *args)
