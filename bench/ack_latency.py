@@ -24,7 +24,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.emulator import SlackEmulator, SlackSender  # noqa: E402
+from bot.emulator import SlackEmulator, SlackSender
 
 TOKEN, SECRET, TEAM, BOT, CHANNEL, USER = "xoxb-bench", "bench-secret-0123456789", "T0B", "U0BOT", "C0B", "U0A"
 
@@ -37,7 +37,7 @@ def _free_port() -> int:
 
 def _percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def main() -> None:
@@ -98,7 +98,7 @@ def main() -> None:
         web.wait(timeout=30)
         emulator.stop()
 
-    print(f"ack latency over {args.requests} signed requests, {args.concurrency} concurrent (python -m bot web, SQLite)")
+    print(f"ack latency, {args.requests} signed requests, {args.concurrency} concurrent (python -m bot web, SQLite)")
     print(f"  median {statistics.median(latencies) * 1000:.1f} ms   p99 {_percentile(latencies, 0.99) * 1000:.1f} ms"
           f"   max {max(latencies) * 1000:.1f} ms   throughput {args.requests / wall:.0f} req/s")  # fmt: skip
     print(f"  over Slack's 3 s limit: {sum(latency > 3 for latency in latencies)}")

@@ -1,0 +1,84 @@
+"""Small, pure helpers the engine applies to every reply: text streaming, stop strings and the loop guard.
+
+They take plain lists and strings so they are tested without a model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+
+def looping_period(tokens: Sequence[int], *, max_period: int = 16, min_repeats: int = 3, min_span: int = 12) -> int:
+    """Length of the unit a reply is stuck repeating at its end, or 0 when it is not looping.
+
+    A reply loops when its last `period` tokens appeared at least `min_repeats` times back to back, covering at
+    least `min_span` tokens (so "Yes, yes, yes" or a short list does not trip it). Small models such as SmolLM2-135M
+    fall into such loops; the engine stops the request there instead of burning the rest of max_tokens.
+    """
+    n = len(tokens)
+    for period in range(1, max_period + 1):
+        repeats = max(min_repeats, -(-min_span // period))
+        span = period * repeats
+        if span > n:
+            continue
+        tail = tokens[n - span :]
+        unit = tail[-period:]
+        if all(tail[i] == unit[i % period] for i in range(span)):
+            return period
+    return 0
+
+
+def find_stop(text: str, stops: Sequence[str], start: int = 0) -> int:
+    """Index of the earliest stop string in `text` at or after `start` (minus the longest stop), or -1."""
+    best = -1
+    for stop in stops:
+        at = text.find(stop, max(0, start - len(stop)))
+        if at != -1 and (best == -1 or at < best):
+            best = at
+    return best
+
+
+def held_back(text: str, stops: Sequence[str]) -> int:
+    """How many trailing characters might be the start of a stop string, so streaming must not send them yet."""
+    keep = 0
+    for stop in stops:
+        for size in range(min(len(stop) - 1, len(text)), keep, -1):
+            if text.endswith(stop[:size]):
+                keep = size
+                break
+    return keep
+
+
+class TextStream:
+    """Turns a growing list of token ids into text deltas without splitting multi-byte characters.
+
+    Decoding token by token garbles characters spread over several byte-level tokens (emoji, accents); decoding the
+    whole reply each time and holding back a trailing U+FFFD keeps the stream valid UTF-8.
+    """
+
+    def __init__(self, decode: Callable[[list[int]], str], stops: Sequence[str] = ()) -> None:
+        self._decode = decode
+        self._stops = [s for s in stops if s]
+        self.text = ""
+        self.sent = 0
+        self.stopped = False
+
+    def update(self, tokens: list[int], *, final: bool = False) -> str:
+        """Take all tokens so far; return the new text that is safe to send. Sets `stopped` on a stop string."""
+        if self.stopped:
+            return ""
+        text = self._decode(tokens)
+        if not final and text.endswith("\ufffd"):
+            return ""
+        previous = len(self.text)
+        self.text = text
+        if self._stops:
+            at = find_stop(text, self._stops, previous)
+            if at != -1:
+                self.text = text[:at]
+                self.stopped = True
+                final = True
+        end = len(self.text) if final else len(self.text) - held_back(self.text, self._stops)
+        delta = self.text[self.sent : end] if end > self.sent else ""
+        self.sent = max(self.sent, end)
+        return delta

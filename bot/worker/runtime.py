@@ -1,0 +1,128 @@
+"""The worker's models by role: loading them once at start, and finding the right one for a request."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from bot.worker.batcher import MicroBatcher
+from bot.worker.embeddings import Embedder
+from bot.worker.engine import ChatEngine, Scored
+from bot.worker.models import choose_device_and_dtype, configure_threads, load_causal_lm, load_embedder
+from bot.worker.settings import WorkerSettings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ScoreItem:
+    prompt_ids: list[int]
+    top_k: int
+    temperature: float
+    seed: int | None
+
+
+@dataclass
+class Worker:
+    """Everything the HTTP layer serves: one engine per distinct generative model, the embedder, their batchers."""
+
+    settings: WorkerSettings
+    engines: dict[str, ChatEngine] = field(default_factory=dict)  # by role; roles may share one engine
+    embedder: Embedder | None = None
+    executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "worker-forward"))
+    scorers: dict[str, MicroBatcher[ScoreItem, Scored]] = field(default_factory=dict)
+    embed_batcher: MicroBatcher[str, list[float]] | None = None
+
+    @classmethod
+    def load(cls, settings: WorkerSettings) -> Worker:
+        """Load every configured role (sharing one model between roles that name the same one) and log each."""
+        device, dtype = choose_device_and_dtype(settings.worker_dtype)
+        threads = configure_threads(settings.worker_threads) if device.type == "cpu" else 0
+        logger.info("device %s, dtype %s%s", device, dtype, f", {threads} CPU threads" if threads else "")
+        worker = cls(settings)
+        by_ref: dict[str, ChatEngine] = {}
+        for role in settings.roles:
+            ref = settings.model_ref(role)
+            setting = f"MODEL_{role.upper()}"
+            if role == "embed":
+                loaded = load_embedder(ref, setting=setting, cache_dir=settings.model_cache_dir, device=device)
+                worker.embedder = Embedder(loaded)
+                worker.embed_batcher = MicroBatcher(
+                    worker.embedder.embed_batch, max_batch=settings.worker_max_batch, executor=worker.executor
+                )
+                logger.info("role embed: %s", loaded.describe())
+                continue
+            if ref not in by_ref:
+                loaded = load_causal_lm(
+                    ref,
+                    setting=setting,
+                    cache_dir=settings.model_cache_dir,
+                    device=device,
+                    dtype=dtype,
+                    max_context=settings.worker_max_context,
+                )
+                engine = ChatEngine(
+                    loaded,
+                    max_batch=settings.worker_max_batch,
+                    max_queue=settings.worker_max_queue,
+                    kv_cache_tokens=settings.worker_kv_cache_tokens,
+                )
+                engine.start()
+                by_ref[ref] = engine
+                worker.scorers[ref] = MicroBatcher(
+                    _score_items(engine), max_batch=settings.worker_max_batch, executor=worker.executor
+                )
+                logger.info("role %s: %s", role, loaded.describe())
+            else:
+                logger.info("role %s: shares the model of MODEL_%s", role, _first_role_of(settings, ref).upper())
+            worker.engines[role] = by_ref[ref]
+        return worker
+
+    def role_for(self, model: str) -> str | None:
+        """Requests name a role ("chat") or the configured model reference ("smollm2", a path, a hub id)."""
+        if model in self.settings.roles:
+            return model
+        for role in self.settings.roles:
+            if self.settings.model_ref(role) == model:
+                return role
+        return None
+
+    def scorer(self, role: str) -> MicroBatcher[ScoreItem, Scored]:
+        return self.scorers[self.settings.model_ref(role)]
+
+    def healthy(self) -> bool:
+        return all(engine.is_running() for engine in self.engines.values())
+
+    def close(self) -> None:
+        for engine in {id(e): e for e in self.engines.values()}.values():
+            engine.stop()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _first_role_of(settings: WorkerSettings, ref: str) -> str:
+    return next(role for role in settings.roles if settings.model_ref(role) == ref)
+
+
+def _score_items(engine: ChatEngine) -> Callable[[list[ScoreItem]], list[Scored]]:
+    """Score a batch in one pass. Items with other top_k/temperature share the pass; each gets its own share."""
+
+    def run(items: list[ScoreItem]) -> list[Scored]:
+        top_k = max(item.top_k for item in items)
+        greedy = [i for i, item in enumerate(items) if item.temperature <= 0]
+        results: list[Scored | None] = [None] * len(items)
+        if greedy:
+            for i, scored in zip(
+                greedy,
+                engine.score([items[i].prompt_ids for i in greedy], top_k=top_k, temperature=0, seed=None),
+                strict=True,
+            ):
+                results[i] = scored
+        for i, item in enumerate(items):  # sampled one-token replies are rare; one pass each keeps seeds exact
+            if results[i] is None:
+                one = engine.score([item.prompt_ids], top_k=top_k, temperature=item.temperature, seed=item.seed)
+                results[i] = one[0]
+        return [Scored(r.token, r.logprob, r.top[: item.top_k]) for r, item in zip(results, items, strict=True)]
+
+    return run

@@ -1,0 +1,77 @@
+"""Settings of the model worker, read once from the environment (or `.env`) and passed in.
+
+The worker has its own class so the Slack process does not need torch-related settings, and the worker does not
+need Slack secrets.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROLES = ("chat", "translate", "embed")
+
+
+class WorkerSettings(BaseSettings):
+    """Everything `python -m bot.worker` can be told. Each field maps to the env var of the same name, upper-cased."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    worker_host: str = "127.0.0.1"
+    worker_port: int = Field(default=8081, ge=1, le=65535)
+    worker_roles: str = "chat,translate,embed"
+    """Comma-separated roles this worker serves; a role not listed answers 404 with the setting to change."""
+
+    model_chat: str = "smollm2"
+    """Bundled alias (`smollm2`, `gemma3-270m`), a local directory or GGUF file, or a hub id already in the cache."""
+    model_translate: str = "gemma3-270m"
+    model_embed: str = "minilm"
+    model_cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "parlance" / "models")
+    """GGUF models are de-quantised once and kept here as safetensors, so later starts skip the conversion."""
+
+    worker_dtype: str = "auto"
+    """auto (CUDA: bf16; CPU: bf16 where the processor has native bf16, else fp32), float32 or bfloat16."""
+    worker_threads: int = Field(default=0, ge=0)
+    """torch CPU threads; 0 uses the cores this process may run on."""
+    worker_max_batch: int = Field(default=32, ge=1)
+    """Most sequences decoded in one forward pass (and most prompts scored at once)."""
+    worker_max_queue: int = Field(default=256, ge=1)
+    """Most requests admitted (running plus waiting) per model; beyond it the worker answers 429."""
+    worker_kv_cache_tokens: int = Field(default=16384, ge=256)
+    """Size of the paged KV cache in tokens, shared by all running requests of one model."""
+    worker_max_context: int = Field(default=0, ge=0)
+    """Cap on prompt plus reply tokens; 0 uses the model's own context window."""
+    worker_log_level: str = "INFO"
+
+    @field_validator("worker_roles")
+    @classmethod
+    def _known_roles(cls, value: str) -> str:
+        roles = [r.strip() for r in value.split(",") if r.strip()]
+        unknown = sorted(set(roles) - set(ROLES))
+        if unknown or not roles:
+            raise ValueError(f"WORKER_ROLES must list some of {', '.join(ROLES)}; got {value!r}")
+        return ",".join(roles)
+
+    @field_validator("worker_dtype")
+    @classmethod
+    def _known_dtype(cls, value: str) -> str:
+        if value not in ("auto", "float32", "bfloat16"):
+            raise ValueError("WORKER_DTYPE must be auto, float32 or bfloat16")
+        return value
+
+    @property
+    def roles(self) -> list[str]:
+        return self.worker_roles.split(",")
+
+    def model_ref(self, role: str) -> str:
+        """The configured model reference for a role (the value of MODEL_<ROLE>)."""
+        return {"chat": self.model_chat, "translate": self.model_translate, "embed": self.model_embed}[role]
+
+
+@lru_cache
+def get_worker_settings() -> WorkerSettings:
+    """Read the settings once; tests call `get_worker_settings.cache_clear()` after changing the environment."""
+    return WorkerSettings()
