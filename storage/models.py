@@ -5,7 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -63,6 +75,11 @@ class Message(Base):
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Sentiment (migration 0002). The scorer finds work by comparing sentiment_scored_for with updated_at: an edit
+    # bumps updated_at (onupdate), so an edited message is pending again without the edit path knowing about it.
+    sentiment_label: Mapped[str | None] = mapped_column(String(8), default=None)
+    sentiment_score: Mapped[float | None] = mapped_column(Float, default=None)
+    sentiment_scored_for: Mapped[dt.datetime | None] = mapped_column(default=None)
 
 
 class SlackEvent(Base):
@@ -115,3 +132,22 @@ class ChannelSettings(Base):
     digest_timezone: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Digest(Base):
+    """One digest per channel and period. The unique key is what makes a digest go out once, whichever clock (or
+    how many) fires it, and however many periods an outage made it miss."""
+
+    __tablename__ = "sentiment_digests"
+    __table_args__ = (UniqueConstraint("team_id", "channel_id", "period_key", name="uq_sentiment_digests_period"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    # "<cadence>:<end of the period, UTC>", e.g. "daily:2026-11-28T08:00Z"; "now:<trigger>" for /sentiment now
+    period_key: Mapped[str] = mapped_column(String(80))
+    cadence: Mapped[str] = mapped_column(String(8))  # daily, weekly or now
+    period_start: Mapped[dt.datetime] = mapped_column()
+    period_end: Mapped[dt.datetime] = mapped_column()
+    posted_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
