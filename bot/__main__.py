@@ -5,6 +5,7 @@
 - `python -m bot web`: only the Slack-facing process (the Procfile's `web`).
 - `python -m bot local`: local mode, explicitly.
 - `python -m bot migrate`: bring the database schema up to date and exit.
+- `python -m bot eval <skill> FILE`: measure a skill on a data file (see bot/eval).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ def configure_logging(level: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Parlance, a self-hosted AI teammate for Slack")
-    parser.add_argument("command", nargs="?", default="run", choices=["run", "web", "local", "migrate"])
+    parser.add_argument("command", nargs="?", default="run", choices=["run", "web", "local", "migrate", "eval"])
+    parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     try:
         settings = get_settings()
@@ -36,6 +38,10 @@ def main(argv: list[str] | None = None) -> None:
     # Local mode shares the terminal with a person typing: only warnings, unless LOG_LEVEL asks for more.
     configure_logging("WARNING" if local and "log_level" not in settings.model_fields_set else settings.log_level)
     try:
+        if args.command == "eval":
+            from bot.eval import run as run_eval
+
+            raise SystemExit(run_eval(args.rest))
         if args.command == "migrate":
             _migrate(settings)
         elif local:
@@ -43,7 +49,7 @@ def main(argv: list[str] | None = None) -> None:
 
             run_local(settings)
         else:
-            _serve(settings)
+            _serve(settings, with_worker=args.command == "run")
     except SettingsError as exc:
         exit_on_settings_error(exc)
 
@@ -56,15 +62,34 @@ def _migrate(settings: Settings) -> None:
     logging.getLogger(__name__).info("database schema is up to date")
 
 
-def _serve(settings: Settings) -> None:
-    from bot.app import build_parlance
-    from bot.serve import serve_http, serve_socket_mode
+def _serve(settings: Settings, *, with_worker: bool) -> None:
+    """Serves Slack. On one machine (`python -m bot`) the model worker runs as a child unless MODEL_URL names a
+    server; the `web` role alone expects the worker (or vLLM) at MODEL_URL."""
+    import contextlib
 
-    parlance = build_parlance(settings)
-    if settings.socket_mode:
-        serve_socket_mode(parlance)
-    else:
-        serve_http(parlance)
+    from bot.app import build_parlance
+    from bot.model_access import open_model_client
+    from bot.model_client import OpenAICompatibleClient
+    from bot.serve import serve_http, serve_socket_mode
+    from bot.settings import DEFAULT_MODEL_URL
+
+    settings.require_slack()
+    with contextlib.ExitStack() as stack:
+        if with_worker:
+            model = stack.enter_context(open_model_client(settings, wait=False))
+        else:
+            model = stack.enter_context(OpenAICompatibleClient(settings.model_url or DEFAULT_MODEL_URL))
+        parlance = build_parlance(settings, model=model)
+        if with_worker:  # one machine: the digest clock runs in this process too (elsewhere: python -m bot.clock)
+            from bot.clock import DigestClock
+
+            clock = DigestClock(engine=parlance.engine, sessions=parlance.sessions, wake=parlance.dispatcher.notify)
+            clock.start()
+            stack.callback(clock.stop)
+        if settings.socket_mode:
+            serve_socket_mode(parlance)
+        else:
+            serve_http(parlance)
 
 
 if __name__ == "__main__":

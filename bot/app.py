@@ -19,11 +19,16 @@ from slack_sdk.http_retry.handler import RetryHandler
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.directory import Directory
 from bot.dispatch import Dispatcher
 from bot.listeners import register_listeners
+from bot.metrics import Metrics
 from bot.runners import RunnerContext, Runners
+from bot.sentiment import sentiment_runners
+from bot.sentiment_scorer import BackgroundScorer
 from bot.settings import Settings
 from storage.db import make_engine, make_session_factory, migrate
+from storage.jobs import pending_job_count
 
 logger = logging.getLogger(__name__)
 
@@ -52,15 +57,22 @@ class Parlance:
     bolt: App
     dispatcher: Dispatcher
     runners: Runners
+    metrics: Metrics
+    scorer: BackgroundScorer | None = None
     closed: bool = field(default=False)
 
     def start(self) -> None:
         self.dispatcher.start()
+        if self.scorer is not None:
+            self.scorer.start()
 
     def close(self, timeout: float = 30.0) -> None:
+        """Stops taking work, lets running jobs finish (up to `timeout`), then releases the database."""
         if self.closed:
             return
         self.closed = True
+        if self.scorer is not None:
+            self.scorer.stop()
         self.dispatcher.stop(timeout=timeout)
         self.engine.dispose()
 
@@ -79,18 +91,41 @@ def build_parlance(settings: Settings, *, model: object | None = None, run_migra
         process_before_response=True,
         logger=logging.getLogger("bot.bolt"),
     )
-    runners = Runners(RunnerContext(client=client, sessions=sessions, bot_user_id=_bot_user_id(client), model=model))
+    context = RunnerContext(
+        client=client, sessions=sessions, bot_user_id=_bot_user_id(client), directory=Directory(client), model=model
+    )
+    runners = Runners(context)
+    metrics = Metrics()
+    metrics.watch_queue(lambda: _queue_depth(sessions))
+
+    def record(kind: str, outcome: str, seconds: float) -> None:
+        metrics.jobs.labels(kind, outcome).inc()
+        metrics.job_seconds.labels(kind).observe(seconds)
+
     dispatcher = Dispatcher(
         sessions=sessions,
-        runners=runners.as_mapping(),
+        runners={**runners.as_mapping(), **sentiment_runners(context)},
         on_give_up=runners.tell_user_it_failed,
         threads=settings.job_threads,
         lease=dt.timedelta(seconds=settings.job_lease_seconds),
+        on_finished=record,
     )
     register_listeners(bolt, sessions=sessions, wake_dispatcher=dispatcher.notify)
     return Parlance(
-        settings=settings, engine=engine, sessions=sessions, bolt=bolt, dispatcher=dispatcher, runners=runners
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        bolt=bolt,
+        dispatcher=dispatcher,
+        runners=runners,
+        metrics=metrics,
+        scorer=BackgroundScorer(sessions=sessions, model=model) if model is not None else None,
     )
+
+
+def _queue_depth(sessions: sessionmaker[Session]) -> int:
+    with sessions() as session:
+        return pending_job_count(session=session)
 
 
 def _bot_user_id(client: WebClient) -> str | None:

@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -57,6 +58,7 @@ class Dispatcher:
         lease: dt.timedelta = dt.timedelta(minutes=5),
         poll_interval: float = 1.0,
         retry: RetryPolicy = RetryPolicy(),
+        on_finished: Callable[[str, str, float], None] | None = None,
     ) -> None:
         self._sessions = sessions
         self._runners = dict(runners)
@@ -65,6 +67,7 @@ class Dispatcher:
         self._lease = lease
         self._poll_interval = poll_interval
         self._retry = retry
+        self._on_finished = on_finished or (lambda kind, outcome, seconds: None)
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._wake = threading.Condition()
         self._pending_wakeups = 0
@@ -120,6 +123,12 @@ class Dispatcher:
         return True
 
     def _run(self, job: ClaimedJob) -> None:
+        started = time.monotonic()
+        outcome = self._attempt(job)
+        self._on_finished(job.kind, outcome, time.monotonic() - started)
+
+    def _attempt(self, job: ClaimedJob) -> str:
+        """Runs the job once and records what happened: done, retry or failed."""
         runner = self._runners[job.kind]
         logger.info("job %d (%s) attempt %d started", job.id, job.kind, job.attempts)
         try:
@@ -127,7 +136,7 @@ class Dispatcher:
         except RetryLater as exc:
             if job.attempts >= self._retry.max_attempts:
                 self._give_up(job, f"gave up after {job.attempts} attempts: {exc}")
-                return
+                return "failed"
             delay = exc.delay if exc.delay is not None else self._retry.delay(job.attempts)
             logger.warning("job %d (%s) will retry in %.1fs: %s", job.id, job.kind, delay, exc)
             with self._sessions.begin() as session:
@@ -138,14 +147,15 @@ class Dispatcher:
                     delay=dt.timedelta(seconds=delay),
                     error=str(exc)[:2000],
                 )
-            return
+            return "retry"
         except Exception as exc:
             logger.exception("job %d (%s) failed", job.id, job.kind)
             self._give_up(job, f"{type(exc).__name__}: {exc}")
-            return
+            return "failed"
         with self._sessions.begin() as session:
             job_queries.finish_job(session=session, job_id=job.id, worker_id=self.worker_id)
         logger.info("job %d (%s) done", job.id, job.kind)
+        return "done"
 
     def _give_up(self, job: ClaimedJob, reason: str) -> None:
         with self._sessions.begin() as session:

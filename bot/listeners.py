@@ -16,7 +16,10 @@ from slack_bolt import Ack, App, BoltContext
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import texts
+from bot.sentiment import COMMAND as SENTIMENT_COMMAND
+from bot.sentiment import register_sentiment_listeners
 from handlers.commands import MAX_COMMAND_TEXT, UsageError, parse_summarize, parse_translate
+from handlers.languages import language_for_reaction, resolve_language
 from storage import events as event_queries
 from storage import jobs as job_queries
 from storage import messages as message_queries
@@ -24,21 +27,37 @@ from storage import messages as message_queries
 logger = logging.getLogger(__name__)
 
 # What Slack must send us; manifest.yml declares the same (tests/test_manifest.py keeps them in step).
-EVENTS = ("app_mention", "message")
-COMMANDS = ("/summarize", "/translate")
+EVENTS = ("app_mention", "message", "reaction_added", "app_home_opened")
+COMMANDS = ("/summarize", "/translate", SENTIMENT_COMMAND)
+SHORTCUTS = ("summarize_thread", "translate_message")
+ACTIONS = ("translate_pick",)
 
 _STORED_SUBTYPES = {None, "thread_broadcast", "file_share", "me_message", "bot_message"}
 
 
 def register_listeners(app: App, *, sessions: sessionmaker[Session], wake_dispatcher: Callable[[], None]) -> None:
     listeners = Listeners(sessions=sessions, wake_dispatcher=wake_dispatcher)
-    events = {"app_mention": listeners.on_app_mention, "message": listeners.on_message}
+    events = {
+        "app_mention": listeners.on_app_mention,
+        "message": listeners.on_message,
+        "reaction_added": listeners.on_reaction_added,
+    }
     commands = {"/summarize": listeners.on_summarize, "/translate": listeners.on_translate}
-    assert set(events) == set(EVENTS) and set(commands) == set(COMMANDS)
+    shortcuts = {"summarize_thread": listeners.on_summarize_thread, "translate_message": listeners.on_translate_message}
+    actions = {"translate_pick": listeners.on_translate_pick}
+    # The sentiment listeners register /sentiment and app_home_opened themselves.
+    assert (set(events), set(commands), set(shortcuts), set(actions)) == (
+        set(EVENTS) - {"app_home_opened"}, set(COMMANDS) - {SENTIMENT_COMMAND}, set(SHORTCUTS), set(ACTIONS)
+    )  # fmt: skip
     for name, listener in events.items():
         app.event(name)(listener)
     for name, listener in commands.items():
         app.command(name)(listener)
+    for name, listener in shortcuts.items():
+        app.message_shortcut(name)(listener)
+    for name, listener in actions.items():
+        app.action(name)(listener)
+    register_sentiment_listeners(app, sessions=sessions, wake_dispatcher=wake_dispatcher)
     app.error(listeners.on_error)
 
 
@@ -131,7 +150,10 @@ class Listeners:
             thread_ts=event.get("thread_ts"),
             is_bot=is_bot,
         )
-        if event.get("channel_type") == "im" and not is_bot and event.get("user"):
+        if is_bot or not event.get("user"):
+            return
+        follow_up = self._follows_up_on_us(session, team_id, channel, event, context)
+        if follow_up or event.get("channel_type") == "im":
             request = strip_bot_mention(event.get("text", ""), context.bot_user_id)
             _enqueue_reply(
                 session,
@@ -142,6 +164,19 @@ class Listeners:
                 user=event["user"],
                 request=request,
             )
+
+    @staticmethod
+    def _follows_up_on_us(
+        session: Session, team_id: str, channel: str, event: dict[str, Any], context: BoltContext
+    ) -> bool:
+        """A reply in a thread the bot took part in is meant for the bot, mention or not (people talk that way).
+        Replies that do mention the bot are left to the app_mention event."""
+        thread_ts, bot = event.get("thread_ts"), context.bot_user_id
+        if not thread_ts or thread_ts == event.get("ts") or not bot or f"<@{bot}" in event.get("text", ""):
+            return False
+        return message_queries.has_posted_in_thread(
+            session=session, team_id=team_id, channel_id=channel, thread_ts=thread_ts, user_id=bot
+        )
 
     @staticmethod
     def _store_edit(session: Session, team_id: str, channel: str, event: dict[str, Any]) -> None:
@@ -161,11 +196,96 @@ class Listeners:
                 is_bot=bool(message.get("bot_id")),
             )
 
+    def on_reaction_added(self, body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
+        """A flag reaction on a message asks for its translation, posted in the message's thread."""
+        language = language_for_reaction(event.get("reaction", ""))
+        item = event.get("item") or {}
+        if language is None or item.get("type") != "message" or not item.get("channel") or not item.get("ts"):
+            return
+        team_id = _team_id(body, context)
+        channel, ts = item["channel"], item["ts"]
+        with self._sessions.begin() as session:
+            if not event_queries.claim_event(session=session, team_id=team_id, event_id=body.get("event_id", "")):
+                return
+            job_queries.enqueue_job(
+                session=session,
+                team_id=team_id,
+                channel_id=channel,
+                kind="translate",
+                payload={"user": event.get("user"), "language": language[0], "source_ts": ts, "deliver": "thread"},
+                dedupe_key=f"reaction:{team_id}:{channel}:{ts}:{language[0]}",
+            )
+        self._wake()
+
+    # -- shortcuts and actions ---------------------------------------------------------------------------------
+    def on_summarize_thread(self, ack: Ack, shortcut: dict[str, Any]) -> None:
+        message, channel = shortcut.get("message") or {}, (shortcut.get("channel") or {}).get("id")
+        ack()
+        if not channel or not message.get("ts"):
+            return
+        thread_ts = message.get("thread_ts") or message["ts"]
+        payload = {
+            "user": shortcut["user"]["id"],
+            "response_url": shortcut.get("response_url"),
+            "thread_channel": channel,
+            "thread_ts": thread_ts,
+            "span": "thread",
+            "public": False,
+        }
+        self._enqueue_interaction(shortcut, channel, "summarize", payload)
+
+    def on_translate_message(self, ack: Ack, shortcut: dict[str, Any]) -> None:
+        message, channel = shortcut.get("message") or {}, (shortcut.get("channel") or {}).get("id")
+        ack()
+        if not channel or not message.get("ts"):
+            return
+        payload = {
+            "user": shortcut["user"]["id"],
+            "response_url": shortcut.get("response_url"),
+            "source_ts": message["ts"],
+            "source_thread_ts": message.get("thread_ts"),
+            "language": None,  # the caller's own language, or a picker when we cannot tell
+            "deliver": "ephemeral",
+        }
+        self._enqueue_interaction(shortcut, channel, "translate", payload)
+
+    def on_translate_pick(self, ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        channel, _, ts = (action.get("block_id") or "").partition(":")
+        language = resolve_language((action.get("selected_option") or {}).get("value", ""))
+        if not channel or not ts or language is None:
+            return
+        payload = {
+            "user": body["user"]["id"],
+            "response_url": body.get("response_url"),
+            "source_ts": ts,
+            "language": language[0],
+            "deliver": "ephemeral",
+        }
+        self._enqueue_interaction(body, channel, "translate", payload)
+
+    def _enqueue_interaction(self, body: dict[str, Any], channel: str, kind: str, payload: dict[str, Any]) -> None:
+        team_id = (body.get("team") or {}).get("id") or body.get("team_id") or "unknown"
+        trigger = body.get("trigger_id") or (body.get("container") or {}).get("message_ts")
+        with self._sessions.begin() as session:
+            job_queries.enqueue_job(
+                session=session,
+                team_id=team_id,
+                channel_id=channel,
+                kind=kind,
+                payload=payload,
+                dedupe_key=f"interaction:{team_id}:{trigger}:{payload.get('language')}" if trigger else None,
+            )
+        self._wake()
+
     # -- slash commands --------------------------------------------------------------------------------------
     def on_summarize(self, ack: Ack, command: dict[str, Any]) -> None:
         parsed = parse_summarize(command.get("text", ""))
         if isinstance(parsed, UsageError):
             ack(response_type="ephemeral", text=parsed.text)
+            return
+        if parsed.thread_channel and parsed.thread_channel != command.get("channel_id"):
+            ack(response_type="ephemeral", text=texts.THREAD_IN_OTHER_CHANNEL)
             return
         payload = {
             "user": command["user_id"],

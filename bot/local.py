@@ -7,6 +7,7 @@ logic of its own: it is one more adapter over the same app.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import sys
 import threading
@@ -27,12 +28,19 @@ Parlance local mode: you are @you in #general of an emulated Slack workspace (no
   /translate fr <text>    translate text
   /thread                 reply inside the thread of your last mention; /channel goes back
   /quit                   leave (Ctrl-D works too)
+The language model loads in the background; the first answer can take a minute on a CPU.
 """
 
 
 def run_local(settings: Settings, *, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
+    with contextlib.ExitStack() as stack:
+        _run_local(settings, stack, stdin, stdout)
+
+
+def _run_local(settings: Settings, stack: contextlib.ExitStack, stdin: TextIO, stdout: TextIO) -> None:
     from bot.app import build_parlance
     from bot.emulator import SlackEmulator, SlackSender
+    from bot.model_access import open_model_client
     from bot.serve import make_http_server
 
     bot_token = "xoxb-local-" + secrets.token_hex(8)
@@ -41,7 +49,7 @@ def run_local(settings: Settings, *, stdin: TextIO = sys.stdin, stdout: TextIO =
     emulator.add_user(YOU, name="you", real_name="You")
     emulator.add_channel(CHANNEL, name="general")
     emulator.start()
-    database_url = settings.database_url if "DATABASE_URL" in settings.model_fields_set else LOCAL_DATABASE_URL
+    database_url = settings.database_url if "database_url" in settings.model_fields_set else LOCAL_DATABASE_URL
     local_settings = load_settings(
         SLACK_BOT_TOKEN=bot_token,
         SLACK_SIGNING_SECRET=signing_secret,
@@ -51,7 +59,8 @@ def run_local(settings: Settings, *, stdin: TextIO = sys.stdin, stdout: TextIO =
         MODEL_URL=settings.model_url,
         LOG_LEVEL="WARNING",
     )
-    parlance = build_parlance(local_settings)
+    model = stack.enter_context(open_model_client(local_settings, wait=False))
+    parlance = build_parlance(local_settings, model=model)
     server = make_http_server(parlance, port=0)
     parlance.start()
     server.start_in_thread()

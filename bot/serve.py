@@ -16,7 +16,9 @@ logger = logging.getLogger(__name__)
 
 def make_http_server(parlance: Parlance, *, host: str | None = None, port: int | None = None) -> HTTPServer:
     settings = parlance.settings
-    wsgi = SlackWSGIApp(parlance.bolt, parlance.engine, max_body_bytes=settings.max_request_bytes)
+    wsgi = SlackWSGIApp(
+        parlance.bolt, parlance.engine, max_body_bytes=settings.max_request_bytes, metrics=parlance.metrics
+    )
     return HTTPServer(
         wsgi,
         host=host or settings.host,

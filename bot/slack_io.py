@@ -81,18 +81,26 @@ def update_message(*, client: WebClient, channel: str, ts: str, text: str) -> No
 
 
 def respond_ephemeral(
-    *, client: WebClient, response_url: str | None, channel: str, user: str, text: str, thread_ts: str | None = None
+    *,
+    client: WebClient,
+    response_url: str | None,
+    channel: str,
+    user: str,
+    text: str,
+    thread_ts: str | None = None,
+    blocks: list[dict[str, Any]] | None = None,
 ) -> None:
     """Answers only the caller: through the command's response_url when we have one, else chat.postEphemeral."""
-    if response_url:
-        webhook = WebhookClient(response_url, retry_handlers=client.retry_handlers)
-        for chunk in split_for_slack(text):
-            result = webhook.send(text=chunk, response_type="ephemeral")
+    chunks = split_for_slack(text)
+    for index, chunk in enumerate(chunks):
+        extra = {"blocks": blocks} if blocks and index == len(chunks) - 1 else {}
+        if response_url:
+            webhook = WebhookClient(response_url, retry_handlers=client.retry_handlers)
+            result = webhook.send(text=chunk, response_type="ephemeral", **extra)
             if result.status_code >= 400:
                 raise RuntimeError(f"response_url answered HTTP {result.status_code}")
-        return
-    for chunk in split_for_slack(text):
-        kwargs: dict[str, Any] = {"channel": channel, "user": user, "text": chunk}
+            continue
+        kwargs: dict[str, Any] = {"channel": channel, "user": user, "text": chunk, **extra}
         if thread_ts:
             kwargs["thread_ts"] = thread_ts
         client.chat_postEphemeral(**kwargs)

@@ -28,3 +28,30 @@ SKILL_NOT_READY = (
 SOMETHING_WENT_WRONG = (
     "Sorry, something went wrong while I was working on that. The error has been logged for the admins."
 )
+
+MODEL_BUSY = "_My language model is busy or restarting; I'll answer here as soon as it's back._"
+COULD_NOT_ANSWER = (
+    "I couldn't produce a useful answer to that with the current model. Try rephrasing, or ask an admin about "
+    "configuring a larger model (MODEL_URL)."
+)
+REQUEST_TOO_LONG_FOR_MODEL = "That request is too long for my language model's context window. Please shorten it."
+NOTHING_FOUND = (
+    "I looked through what I have stored of this channel and found nothing about that, so I won't guess. "
+    "(I only know messages sent while I was in the channel.)"
+)
+ANSWER_SOURCES = "*Sources:*"
+BOT_SPEAKER = "Parlance"
+THREAD_IN_OTHER_CHANNEL = (
+    "That thread is in another channel. Run `/summarize <thread link>` in the thread's own channel, or use the "
+    "*Summarize thread* shortcut on the thread's first message."
+)
+NOTHING_TO_SUMMARIZE = "I found no messages in the {span} to summarize."
+SUMMARY_HEADER = "*Summary of the {span}* ({count} messages)"
+SUMMARY_DECISIONS = "*Decisions*"
+SUMMARY_QUESTIONS = "*Open questions*"
+SUMMARY_ACTIONS = "*Action items*"
+SUMMARY_DEGRADED = "_Extractive summary only: {reason}._"
+TRANSLATION = "*{language}:* {text}"
+TRANSLATION_IN_THREAD = "*{language}* (asked for by {who}): {text}"
+MESSAGE_GONE = "I can't find that message any more; it may have been deleted."
+PICK_LANGUAGE = "Which language should I translate this message into?"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -16,12 +17,14 @@ from slack_bolt import App
 from slack_bolt.request import BoltRequest
 from sqlalchemy import Engine
 
+from bot.metrics import Metrics
 from storage.db import ping
 
 logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
 
 StartResponse = Callable[..., Any]
 _REASONS = {
@@ -37,17 +40,39 @@ _REASONS = {
 
 
 class SlackWSGIApp:
-    def __init__(self, bolt: App, engine: Engine, *, max_body_bytes: int) -> None:
+    def __init__(self, bolt: App, engine: Engine, *, max_body_bytes: int, metrics: Metrics | None = None) -> None:
         self._bolt = bolt
         self._engine = engine
         self._max_body = max_body_bytes
+        self._metrics = metrics or Metrics()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
+        known = path if path in (EVENTS_PATH, HEALTH_PATH, METRICS_PATH) else "other"
+        started = time.perf_counter()
+        statuses: list[str] = []
+
+        def recording_start_response(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:
+            statuses.append(status.split(" ", 1)[0])
+            return start_response(status, headers, *args)
+
+        try:
+            return self._route(path, environ, recording_start_response)
+        finally:
+            self._metrics.requests.labels(known, statuses[0] if statuses else "500").inc()
+            self._metrics.request_seconds.labels(known).observe(time.perf_counter() - started)
+
+    def _route(self, path: str, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
         try:
             if path == HEALTH_PATH:
                 return self._health(start_response)
+            if path == METRICS_PATH:
+                payload = self._metrics.render()
+                start_response(
+                    _status(200), [("Content-Type", Metrics.content_type), ("Content-Length", str(len(payload)))]
+                )
+                return [payload]
             if path != EVENTS_PATH:
                 return _json(start_response, 404, {"ok": False, "error": "not_found"})
             if method != "POST":

@@ -41,7 +41,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE takes the write lock at BEGIN, waiting out the busy timeout if another process holds it. A
+    # DEFERRED transaction that reads and then writes fails at once ("database is locked") when another writer
+    # committed in between, which several web processes on one file make common. WAL keeps plain reads outside
+    # transactions unblocked; our transactions are short.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def insert_if_absent(session: Session, model: type, values: dict[str, Any], *, keys: list[str]) -> Any:

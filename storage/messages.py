@@ -121,3 +121,18 @@ def thread_messages(
     ).all()
     rows = ([parent] if parent is not None and not parent.deleted else []) + list(replies)
     return [StoredMessage.from_row(row) for row in rows]
+
+
+def has_posted_in_thread(*, session: Session, team_id: str, channel_id: str, thread_ts: str, user_id: str) -> bool:
+    """Whether `user_id` (the bot) took part in a thread, so later replies there are meant for it too."""
+    query = (
+        select(Message.id)
+        .where(
+            Message.team_id == team_id,
+            Message.channel_id == channel_id,
+            Message.thread_ts == thread_ts,
+            Message.user_id == user_id,
+        )
+        .limit(1)
+    )
+    return session.scalar(query) is not None

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.listeners import COMMANDS, EVENTS
+from bot.listeners import COMMANDS, EVENTS, SHORTCUTS
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text())
@@ -15,6 +15,8 @@ _EVENT_SCOPES = {
     "message.channels": "channels:history",
     "message.groups": "groups:history",
     "message.im": "im:history",
+    "reaction_added": "reactions:read",
+    "app_home_opened": None,
 }
 
 
@@ -29,11 +31,18 @@ def test_subscribed_events_match_the_listeners() -> None:
 
 def test_scopes_are_exactly_what_the_events_and_replies_need() -> None:
     subscribed = MANIFEST["settings"]["event_subscriptions"]["bot_events"]
-    needed = {_EVENT_SCOPES[name] for name in subscribed} | {"chat:write", "commands"}
+    needed = {_EVENT_SCOPES[name] for name in subscribed if _EVENT_SCOPES[name]}
+    needed |= {"chat:write", "commands", "users:read", "files:write", "channels:read"}
     assert set(MANIFEST["oauth_config"]["scopes"]["bot"]) == needed
+
+
+def test_message_shortcuts_match_the_listeners() -> None:
+    assert {shortcut["callback_id"] for shortcut in MANIFEST["features"]["shortcuts"]} == set(SHORTCUTS)
+    assert MANIFEST["settings"]["interactivity"]["is_enabled"] is True
 
 
 def test_commands_and_events_point_at_the_one_events_path() -> None:
     urls = [command["url"] for command in MANIFEST["features"]["slash_commands"]]
     urls.append(MANIFEST["settings"]["event_subscriptions"]["request_url"])
+    urls.append(MANIFEST["settings"]["interactivity"]["request_url"])
     assert all(url.endswith("/slack/events") for url in urls)

@@ -123,7 +123,7 @@ def test_summarize_acks_fast_and_answers_the_caller(slack, emulator) -> None:
     _wait_until(lambda: emulator.response_url_posts())
     [answer] = emulator.response_url_posts()
     assert answer["response_type"] == "ephemeral"
-    assert "summarizing" in answer["text"]
+    assert answer["text"] == texts.NOTHING_TO_SUMMARIZE.format(span="last 24h")
 
 
 def test_translate_acks_fast_and_answers_the_caller(slack, emulator) -> None:
@@ -132,7 +132,7 @@ def test_translate_acks_fast_and_answers_the_caller(slack, emulator) -> None:
     assert response.elapsed < 1.5
     assert response.json()["text"] == texts.ACK_TRANSLATE.format(language="French")
     _wait_until(lambda: emulator.response_url_posts())
-    assert "translation" in emulator.response_url_posts()[0]["text"]
+    assert emulator.response_url_posts()[0]["text"] == texts.MODEL_NOT_READY
 
 
 @pytest.mark.parametrize(
@@ -198,3 +198,14 @@ def test_healthz_checks_the_database(running_app) -> None:
     running_app.parlance.engine.dispose()
     assert httpx.get(f"{running_app.url}/nowhere").json() == {"ok": False, "error": "not_found"}
     assert httpx.get(f"{running_app.url}/slack/events").status_code == 405
+
+
+def test_metrics_count_requests_and_jobs(slack, emulator, running_app) -> None:
+    slack.event(slack.mention_event(CHANNEL, ALICE, f"<@{BOT_USER}> help", ts="1764340040.000001"))
+    emulator.wait_for("chat.postMessage")
+    _wait_until(
+        lambda: 'parlance_jobs_total{kind="help",outcome="done"} 1.0' in httpx.get(f"{running_app.url}/metrics").text
+    )
+    metrics = httpx.get(f"{running_app.url}/metrics").text
+    assert 'parlance_http_requests_total{path="/slack/events",status="200"} 1.0' in metrics
+    assert "parlance_job_queue_depth 0.0" in metrics

@@ -162,3 +162,23 @@ def test_a_job_retried_later_is_not_claimed_before_its_time(sessions: sessionmak
         jobs.retry_job_later(session=session, job_id=job.id, worker_id="w", delay=dt.timedelta(hours=1), error="busy")
     with sessions.begin() as session:
         assert jobs.claim_next_job(session=session, worker_id="w", lease=dt.timedelta(minutes=1)) is None
+
+
+def test_full_text_search_finds_words_in_one_channel_and_follows_edits(sessions: sessionmaker[Session]) -> None:
+    from storage.search import search_messages
+
+    with sessions.begin() as session:
+        _save(session, "1700000001.000001", "We decided the release date is March 3rd")
+        _save(session, "1700000002.000001", "lunch at noon?")
+        _save(session, "1700000003.000001", "release notes drafted", channel="C2")
+        _save(session, "1700000004.000001", "the release slipped", team="T2")
+    with sessions() as session:
+        found = search_messages(session=session, team_id="T1", channel_id="C1", terms=["releases", "date?"])
+    assert [m.ts for m in found] == ["1700000001.000001"]
+    with sessions.begin() as session:
+        messages.edit_message(session=session, team_id="T1", channel_id="C1", ts="1700000001.000001", text="moved")
+        messages.delete_message(session=session, team_id="T1", channel_id="C1", ts="1700000002.000001")
+    with sessions() as session:
+        assert search_messages(session=session, team_id="T1", channel_id="C1", terms=["release"]) == []
+        assert search_messages(session=session, team_id="T1", channel_id="C1", terms=["lunch"]) == []
+        assert search_messages(session=session, team_id="T1", channel_id="C1", terms=['" OR * NEAR(']) == []

@@ -1,0 +1,78 @@
+"""Model Markdown → Slack mrkdwn, made safe to post.
+
+Models write CommonMark (`**bold**`, `[text](url)`, `# headings`, `- lists`); Slack reads its own mrkdwn
+(`*bold*`, `<url|text>`, no headings). Everything outside code is escaped first (`&`, `<`, `>`), so no sequence
+the model writes can become a Slack control sequence such as `<!channel>`; only the links we build ourselves
+are real.
+"""
+
+from __future__ import annotations
+
+import re
+
+_FENCE = re.compile(r"```.*?(?:```|\Z)", re.S)
+_INLINE_CODE = re.compile(r"`[^`\n]+`")
+_LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^\s)]+)\)")
+_BARE_URL = re.compile(r"(?<![|<\w])(https?://[^\s<>|)]+)")
+_BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+_ITALIC = re.compile(r"(?<![*\w])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![*\w])")
+_STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.M)
+_BULLET = re.compile(r"^(\s*)[-*+]\s+", re.M)
+
+
+def escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def to_mrkdwn(markdown: str) -> str:
+    """Converts text outside code blocks and inline code; code is only escaped, never reformatted."""
+    out: list[str] = []
+    position = 0
+    for match in _FENCE.finditer(markdown):
+        out.append(_convert_prose(markdown[position : match.start()]))
+        block = match.group(0)
+        if not block.endswith("```") or len(block) < 6:
+            block += "\n```"  # a reply cut off mid-block still renders as code
+        out.append(_fence(block))
+        position = match.end()
+    out.append(_convert_prose(markdown[position:]))
+    return "".join(out)
+
+
+def _fence(block: str) -> str:
+    body = block[3:-3]
+    first_line, _, rest = body.partition("\n")
+    if first_line.strip() and " " not in first_line.strip() and rest:
+        body = rest  # Slack has no syntax highlighting; drop the language tag
+    return "```" + escape(body.strip("\n")) + "```"
+
+
+def _convert_prose(text: str) -> str:
+    pieces: list[str] = []
+    position = 0
+    for match in _INLINE_CODE.finditer(text):
+        pieces.append(_convert_plain(text[position : match.start()]))
+        pieces.append("`" + escape(match.group(0)[1:-1]) + "`")
+        position = match.end()
+    pieces.append(_convert_plain(text[position:]))
+    return "".join(pieces)
+
+
+def _convert_plain(text: str) -> str:
+    links: list[str] = []
+
+    def keep_link(match: re.Match[str]) -> str:
+        label, url = match.group(1), match.group(2)
+        links.append(f"<{url}|{escape(label).replace('|', '/')}>")
+        return f"\x00{len(links) - 1}\x00"
+
+    text = _LINK.sub(keep_link, text)
+    text = escape(text)
+    text = _HEADING.sub(lambda m: "\x01" + m.group(1).strip("*_ ") + "\x01", text)
+    text = _BOLD.sub(lambda m: f"\x01{m.group(2)}\x01", text)
+    text = _ITALIC.sub(lambda m: f"_{m.group(1)}_", text)
+    text = text.replace("\x01", "*")
+    text = _STRIKE.sub(lambda m: f"~{m.group(1)}~", text)
+    text = _BULLET.sub(lambda m: f"{m.group(1)}• ", text)
+    return re.sub(r"\x00(\d+)\x00", lambda m: links[int(m.group(1))], text)
