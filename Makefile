@@ -9,9 +9,13 @@ PY := $(VENV)/bin/python
 run: $(VENV)/.installed
 	$(PY) -m bot
 
+# The suite runs twice: on SQLite (the default), then every test that uses a database again on PostgreSQL, except
+# the end-to-end ones that also need the model worker (they exercise the same queries; the CI budget is 2 cores).
+TEST_POSTGRES ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 test: $(VENV)/.installed
 	$(PY) -m ruff check .
 	$(PY) -m pytest
+	TEST_DATABASE_URL=$(TEST_POSTGRES) $(PY) -m pytest -m "not model"
 
 install: $(VENV)/.installed
 

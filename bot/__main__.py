@@ -21,6 +21,7 @@ def configure_logging(level: str) -> None:
     # slack_sdk logs request bodies at DEBUG; keep message text and tokens out of our logs below DEBUG.
     logging.getLogger("slack_sdk").setLevel(max(logging.INFO, logging.getLevelName(level)))
     logging.getLogger("slack_bolt").setLevel(max(logging.INFO, logging.getLevelName(level)))
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLevelName(level)))  # one line per model call
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 

@@ -92,7 +92,12 @@ def build_parlance(settings: Settings, *, model: object | None = None, run_migra
         logger=logging.getLogger("bot.bolt"),
     )
     context = RunnerContext(
-        client=client, sessions=sessions, bot_user_id=_bot_user_id(client), directory=Directory(client), model=model
+        client=client,
+        sessions=sessions,
+        bot_user_id=_bot_user_id(client),
+        directory=Directory(client),
+        model=model,
+        summary_model_writes=settings.summary_model_writes,
     )
     runners = Runners(context)
     metrics = Metrics()

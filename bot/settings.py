@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     web_threads: int = Field(default=16, ge=1, le=256, validation_alias="WEB_THREADS")
     job_threads: int = Field(default=4, ge=1, le=64, validation_alias="JOB_THREADS")
     job_lease_seconds: int = Field(default=300, ge=5, validation_alias="JOB_LEASE_SECONDS")
+    summary_model_writes: bool = Field(default=False, validation_alias="SUMMARY_MODEL_WRITES")
     max_request_bytes: int = Field(default=1_048_576, ge=1024, validation_alias="MAX_REQUEST_BYTES")
 
     @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before")

@@ -7,7 +7,10 @@ The pipeline is extractive first, because the bundled 135M model invents when as
    two-sentence gist of the chunk.
 2. Reduce: candidates from every chunk compete together; the overview is picked by MMR, and decisions, open
    questions and action items by their cues. With several chunks, the model may merge the chunk gists.
-3. Phrase: the model may rewrite each picked sentence as reported speech ("Bob asks Carol to check the logs").
+3. Phrase: the model may rewrite each overview sentence as reported speech ("Bob asks Carol to check the logs").
+
+Step 1's gist and step 3 are opt-in (`abstract`, `rephrase`): with the bundled 135M model they cost seconds per call and
+their output almost never survives the check. Embeddings (MiniLM) are used whenever the model serves them.
 
 Every sentence the model writes is checked against the messages it cites (handlers/grounding.py) and dropped when
 they do not support it; the quoted sentence stays in its place. Without a model (down, busy, or None) the result is
@@ -119,15 +122,17 @@ def summarize(
     max_points: int = 5,
     overview_words: int = 25,
     abstract: bool = False,
-    rephrase: bool = True,
+    rephrase: bool = False,
     concurrency: int = 4,
 ) -> Summary:
     """Summarise `lines` (oldest first) into a grounded `Summary`.
 
     `max_points` caps each of decisions, questions and actions. `overview_words` is the overview's length target.
-    `abstract` asks the model for a gist of each chunk (worth it with a capable model; the bundled 135M one's gists
-    rarely survive the grounding check, so it is off by default). `rephrase` lets the model turn the overview's
-    quotes into reported speech. `model=None` gives the extractive summary with no model calls at all.
+    `abstract` asks the model for a gist of each chunk, and `rephrase` lets it turn the overview's quotes into
+    reported speech. Both are off by default because the bundled 135M model's output almost never survives the
+    grounding check (on 20 held-out DialogSum dialogues: 0 of 60 rephrasings kept) while each call costs seconds on
+    a CPU; turn them on with a capable model. Embeddings are always used when the model serves them.
+    `model=None` gives the extractive summary with no model calls at all.
     """
     lines = [line for line in lines if line.text.strip()]
     run = _Run(model=model, concurrency=max(1, concurrency))
@@ -181,6 +186,7 @@ def _vectors(sentences: Sequence[ex.Sentence], run: _Run) -> tuple[np.ndarray, f
                 run.embeddings = True
                 return ex.normalise(matrix), 0.5
         except ModelError as exc:
+            run.degraded = f"model unavailable ({type(exc).__name__}); messages picked by word statistics only"
             logger.warning("summarize: embeddings unavailable, using TF-IDF: %s", exc)
     return ex.tfidf_vectors(texts), 0.35
 

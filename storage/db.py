@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 5000
+MIGRATION_LOCK_KEY = 72_617_726  # any constant shared by every Parlance process
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -74,6 +75,10 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     from alembic import command
 
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Several processes starting together must not run the same revision twice: hold a lock for the
+            # whole upgrade (SQLite's BEGIN IMMEDIATE already serialises writers).
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         command.upgrade(alembic_config(connection), revision)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +31,8 @@ BOB = "U0BOB"
 
 _OUR_VARIABLES = (
     "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "DATABASE_URL", "PORT", "HOST",
-    "MODEL_URL", "LOG_LEVEL", "WEB_THREADS", "JOB_THREADS", "JOB_LEASE_SECONDS", "MAX_REQUEST_BYTES",
+    "MODEL_URL", "LOG_LEVEL", "SUMMARY_MODEL_WRITES", "WEB_THREADS", "JOB_THREADS", "JOB_LEASE_SECONDS",
+    "MAX_REQUEST_BYTES",
 )  # fmt: skip
 
 
@@ -109,25 +111,56 @@ class RunningApp:
     url: str
 
 
-@pytest.fixture
-def running_app(settings: Settings) -> Iterator[RunningApp]:
+@contextmanager
+def serve_app(settings: Settings, *, model: object | None = None) -> Iterator[RunningApp]:
+    """The real app (with `model`, or none) behind the real HTTP server on a loopback port, stopped after."""
     from bot.app import build_parlance
     from bot.serve import make_http_server
 
-    parlance = build_parlance(settings)
+    parlance = build_parlance(settings, model=model)
     server = make_http_server(parlance, port=0)
     parlance.start()
     server.start_in_thread()
-    yield RunningApp(parlance=parlance, server=server, url=server.url)
-    server.close()
-    parlance.close(timeout=5)
+    try:
+        yield RunningApp(parlance=parlance, server=server, url=server.url)
+    finally:
+        server.close()
+        parlance.close(timeout=10)
+
+
+@pytest.fixture
+def running_app(settings: Settings) -> Iterator[RunningApp]:
+    with serve_app(settings) as app:
+        yield app
+
+
+def sender_for(app: RunningApp, emulator: object) -> object:
+    """Sends signed requests to `app` exactly as Slack does."""
+    from bot.emulator import SlackSender
+
+    return SlackSender(
+        app_url=f"{app.url}/slack/events", signing_secret=SIGNING_SECRET, team_id=TEAM, emulator=emulator
+    )
 
 
 @pytest.fixture
 def slack(running_app: RunningApp, emulator: object) -> object:
-    """Sends signed requests to the running app exactly as Slack does."""
-    from bot.emulator import SlackSender
+    return sender_for(running_app, emulator)
 
-    return SlackSender(
-        app_url=f"{running_app.url}/slack/events", signing_secret=SIGNING_SECRET, team_id=TEAM, emulator=emulator
-    )
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the PostgreSQL pass (TEST_DATABASE_URL set) only tests that use a database run again; the others (the
+    model worker's, the parsers') already ran in the SQLite pass. Said out loud, never skipped silently."""
+    if not os.environ.get("TEST_DATABASE_URL"):
+        return
+    keep = [item for item in items if "database_url" in getattr(item, "fixturenames", ())]
+    dropped = [item for item in items if item not in keep]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(
+                f"PostgreSQL pass: {len(keep)} tests that use the database; {len(dropped)} that never touch it "
+                "were deselected (they ran in the SQLite pass)."
+            )

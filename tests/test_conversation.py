@@ -9,23 +9,12 @@ import pytest
 from slack_sdk import WebClient
 
 from bot import texts
-from bot.app import build_parlance
 from bot.model_client import ChatMessage, OpenAICompatibleClient
-from bot.serve import make_http_server
 from bot.streaming import SlackStream
 from handlers.chat import ChatLine
 from handlers.conversation import build_messages, fit_context
-from tests.conftest import ALICE, BOB, BOT_TOKEN, BOT_USER, CHANNEL, SIGNING_SECRET, TEAM
+from tests.conftest import ALICE, BOB, BOT_TOKEN, BOT_USER, CHANNEL, sender_for, serve_app
 from tests.scripted_model import ScriptedModel
-
-
-def _serve(settings, model):
-
-    parlance = build_parlance(settings, model=model)
-    server = make_http_server(parlance, port=0)
-    parlance.start()
-    server.start_in_thread()
-    return parlance, server, f"{server.url}/slack/events"
 
 
 @pytest.fixture
@@ -35,12 +24,8 @@ def scripted() -> ScriptedModel:
 
 @pytest.fixture
 def scripted_slack(settings, emulator, scripted):
-    from bot.emulator import SlackSender
-
-    parlance, server, url = _serve(settings, scripted)
-    yield SlackSender(app_url=url, signing_secret=SIGNING_SECRET, team_id=TEAM, emulator=emulator)
-    server.close()
-    parlance.close(timeout=5)
+    with serve_app(settings, model=scripted) as app:
+        yield sender_for(app, emulator)
 
 
 @pytest.fixture
@@ -51,12 +36,8 @@ def model(worker_url):
 
 @pytest.fixture
 def model_slack(settings, emulator, model):
-    from bot.emulator import SlackSender
-
-    parlance, server, url = _serve(settings, model)
-    yield SlackSender(app_url=url, signing_secret=SIGNING_SECRET, team_id=TEAM, emulator=emulator)
-    server.close()
-    parlance.close(timeout=10)
+    with serve_app(settings, model=model) as app:
+        yield sender_for(app, emulator)
 
 
 def _final_text(emulator, thread_ts: str, timeout: float = 180) -> str:

@@ -14,10 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.app import build_parlance
 from bot.model_client import ChatMessage, ChatOptions, OpenAICompatibleClient
-from bot.serve import make_http_server
-from tests.conftest import ALICE, BOT_USER, CHANNEL, SIGNING_SECRET, TEAM
+from tests.conftest import ALICE, BOT_USER, CHANNEL, sender_for, serve_app
 from tests.conftest_worker import free_port
 
 pytestmark = pytest.mark.model
@@ -69,29 +67,18 @@ def test_the_client_completes_and_streams_against_transformers_serve(transformer
 
 
 def test_a_mention_is_answered_through_transformers_serve(transformers_serve, settings, emulator) -> None:
-    from bot.emulator import SlackSender
 
     url, model_name = transformers_serve
-    with OpenAICompatibleClient(url, models={"chat": model_name}) as model:
-        parlance = build_parlance(settings, model=model)
-        server = make_http_server(parlance, port=0)
-        parlance.start()
-        server.start_in_thread()
-        try:
-            slack = SlackSender(
-                app_url=f"{server.url}/slack/events", signing_secret=SIGNING_SECRET, team_id=TEAM, emulator=emulator
-            )
-            ts = "1764370000.000100"
-            slack.event(slack.mention_event(CHANNEL, ALICE, f"<@{BOT_USER}> say hello", ts=ts))
-            deadline = time.monotonic() + 180
-            final = ""
-            while time.monotonic() < deadline:
-                replies = [m for m in emulator.messages(CHANNEL, thread_ts=ts) if m.get("user") == BOT_USER]
-                final = replies[0]["text"] if replies else ""
-                if final and not final.endswith(" …") and final != "_Thinking…_":
-                    break
-                time.sleep(0.2)
-        finally:
-            server.close()
-            parlance.close(timeout=10)
+    with OpenAICompatibleClient(url, models={"chat": model_name}) as model, serve_app(settings, model=model) as app:
+        slack = sender_for(app, emulator)
+        ts = "1764370000.000100"
+        slack.event(slack.mention_event(CHANNEL, ALICE, f"<@{BOT_USER}> say hello", ts=ts))
+        deadline = time.monotonic() + 180
+        final = ""
+        while time.monotonic() < deadline:
+            replies = [m for m in emulator.messages(CHANNEL, thread_ts=ts) if m.get("user") == BOT_USER]
+            final = replies[0]["text"] if replies else ""
+            if final and not final.endswith(" …") and final != "_Thinking…_":
+                break
+            time.sleep(0.2)
     assert final and "busy" not in final and final != "_Thinking…_"

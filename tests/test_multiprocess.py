@@ -14,10 +14,7 @@ from tests.processes import web_processes
 
 
 def test_three_web_processes_answer_300_mentions_exactly_once(emulator, database_url, tmp_path) -> None:
-    from storage.db import migrate
-
-    migrate(make_engine(database_url))  # once, before three processes start on it
-    env = {
+    env = {  # the three processes migrate the fresh database themselves, concurrently
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": emulator.api_url,

@@ -13,7 +13,7 @@ from bot.model_client import OpenAICompatibleClient
 from bot.settings import Settings
 from handlers.sentiment import score_texts
 from storage import sentiment as scores
-from tests.conftest import ALICE, BOB, CHANNEL, SIGNING_SECRET, TEAM, RunningApp
+from tests.conftest import ALICE, BOB, CHANNEL, SIGNING_SECRET, TEAM, RunningApp, serve_app
 from tests.conftest_worker import worker_url  # noqa: F401
 
 pytestmark = pytest.mark.model
@@ -31,16 +31,8 @@ def model(worker_url: str) -> Iterator[OpenAICompatibleClient]:  # noqa: F811
 
 @pytest.fixture
 def scoring_app(settings: Settings, model: OpenAICompatibleClient) -> Iterator[RunningApp]:
-    from bot.app import build_parlance
-    from bot.serve import make_http_server
-
-    parlance = build_parlance(settings, model=model)  # with a model, the app scores in the background itself
-    server = make_http_server(parlance, port=0)
-    parlance.start()
-    server.start_in_thread()
-    yield RunningApp(parlance=parlance, server=server, url=server.url)
-    server.close()
-    parlance.close(timeout=5)
+    with serve_app(settings, model=model) as app:  # with a model, the app scores in the background itself
+        yield app
 
 
 def _scored(sessions: sessionmaker[Session]) -> dict[str, tuple[str, float]]:

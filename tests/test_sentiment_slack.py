@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -21,35 +20,21 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import sentiment_texts as texts
 from bot.clock import DigestClock
-from bot.settings import Settings
 from storage import digests, jobs
 from storage import sentiment as scores
-from tests.conftest import ALICE, CHANNEL, SIGNING_SECRET, TEAM, RunningApp
+from tests.conftest import ALICE, CHANNEL, TEAM, RunningApp, sender_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def app(settings: Settings) -> Iterator[RunningApp]:
-    from bot.app import build_parlance
-    from bot.serve import make_http_server
-
-    parlance = build_parlance(settings)
-    server = make_http_server(parlance, port=0)
-    parlance.start()
-    server.start_in_thread()
-    yield RunningApp(parlance=parlance, server=server, url=server.url)
-    server.close()
-    parlance.close(timeout=5)
+def app(running_app: RunningApp) -> RunningApp:
+    return running_app
 
 
 @pytest.fixture
 def sender(app: RunningApp, emulator: object) -> object:
-    from bot.emulator import SlackSender
-
-    return SlackSender(
-        app_url=f"{app.url}/slack/events", signing_secret=SIGNING_SECRET, team_id=TEAM, emulator=emulator
-    )
+    return sender_for(app, emulator)
 
 
 def _sessions(app: RunningApp) -> sessionmaker[Session]:

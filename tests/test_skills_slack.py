@@ -8,10 +8,8 @@ import time
 import pytest
 
 from bot import texts
-from bot.app import build_parlance
 from bot.model_client import OpenAICompatibleClient
-from bot.serve import make_http_server
-from tests.conftest import ALICE, BOB, BOT_USER, CHANNEL, SIGNING_SECRET, TEAM
+from tests.conftest import ALICE, BOB, BOT_USER, CHANNEL, sender_for, serve_app
 
 pytestmark = pytest.mark.model
 
@@ -29,18 +27,8 @@ RELEASE_TALK = [
 
 @pytest.fixture
 def app(settings, emulator, worker_url):
-    from bot.emulator import SlackSender
-
-    with OpenAICompatibleClient(worker_url) as model:
-        parlance = build_parlance(settings, model=model)
-        server = make_http_server(parlance, port=0)
-        parlance.start()
-        server.start_in_thread()
-        yield SlackSender(
-            app_url=f"{server.url}/slack/events", signing_secret=SIGNING_SECRET, team_id=TEAM, emulator=emulator
-        )
-        server.close()
-        parlance.close(timeout=10)
+    with OpenAICompatibleClient(worker_url) as model, serve_app(settings, model=model) as running:
+        yield sender_for(running, emulator)
 
 
 def _answers(emulator, count: int = 1, timeout: float = 240) -> list[dict]:

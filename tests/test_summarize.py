@@ -4,6 +4,7 @@ and the honest fallback when the model fails. Guards use the ScriptedModel; one 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import pytest
 
@@ -64,15 +65,17 @@ def test_empty_and_wordless_histories_give_an_empty_summary() -> None:
 def test_a_faithful_rephrasing_is_kept_and_an_invented_one_is_dropped() -> None:
     lines = chat(("Alice", "I'll ship the release on Friday after the tests pass."))
     model = ScriptedModel().enqueue("Alice will ship the release on Friday after the tests pass.")
-    kept = summarize(lines, model, concurrency=1)
+    kept = summarize(lines, model, rephrase=True, concurrency=1)
     assert kept.overview[0].rephrased and kept.overview[0].text.startswith("Alice will ship")
     assert kept.overview[0].sources == (lines[0],)
     assert kept.degraded is None and kept.rephrased == 1
 
     model = ScriptedModel().enqueue("Alice will ship the release on Monday with Mr. Smith.")
-    dropped = summarize(lines, model, concurrency=1)
+    dropped = summarize(lines, model, rephrase=True, concurrency=1)
     assert not dropped.overview[0].rephrased and dropped.dropped == 1
     assert dropped.overview[0].text == "I'll ship the release on Friday after the tests pass."
+    model = ScriptedModel().enqueue("Bob tells you Alice will ship the release on Friday after the tests pass.")
+    assert not summarize(lines, model, rephrase=True, concurrency=1).overview[0].rephrased  # not Alice's report
     # The prompt held the message and its speaker; no other channel's text.
     assert "Alice: I'll ship the release" in model.prompts[0][-1].content
 
@@ -80,7 +83,7 @@ def test_a_faithful_rephrasing_is_kept_and_an_invented_one_is_dropped() -> None:
 def test_model_unavailable_degrades_to_the_extractive_summary_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
     model = ScriptedModel().enqueue(ModelUnavailable("cannot reach the model server"))
-    summary = summarize(RELEASE, model, concurrency=1)
+    summary = summarize(RELEASE, model, rephrase=True, concurrency=1)
     assert summary.degraded and "unavailable" in summary.degraded
     assert summary.overview and summary.decisions and not summary.rephrased
     assert len(model.calls) == 1  # after one failure the model is not asked again
@@ -89,9 +92,20 @@ def test_model_unavailable_degrades_to_the_extractive_summary_and_says_so(caplog
     assert all(line.text not in logged for line in RELEASE)  # ids and reasons only, never message text
 
 
+class NoEmbeddings(ScriptedModel):
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        raise ModelUnavailable("cannot reach the model server")
+
+
+def test_embeddings_unavailable_falls_back_to_word_statistics_and_says_so() -> None:
+    summary = summarize(RELEASE, NoEmbeddings(), rephrase=True)
+    assert summary.degraded and "unavailable" in summary.degraded
+    assert summary.overview and any("decided" in p.text for p in summary.decisions)
+
+
 def test_a_prompt_too_long_for_one_chunk_skips_that_gist_only() -> None:
     model = ScriptedModel().enqueue(PromptTooLong("too long"), *["Bob says he will fix the payment tests."] * 8)
-    summary = summarize(RELEASE, model, abstract=True, concurrency=1)
+    summary = summarize(RELEASE, model, abstract=True, rephrase=True, concurrency=1)
     assert summary.degraded is None and summary.overview
     assert len(model.calls) > 1  # the model kept serving the rephrasings
 

@@ -106,7 +106,7 @@ def run(argv: list[str]) -> int:
     from bot.model_access import open_model_client
     from bot.settings import get_settings
 
-    with open_model_client(get_settings()) as model:
+    with open_model_client(get_settings(), roles=("chat", "embed")) as model:
         if args.train_head:
             return _train(rows, model)
         held_out = [row for row in rows if row.id % 2 == 1]

@@ -30,6 +30,7 @@ class RunnerContext:
     bot_user_id: str | None
     directory: Directory
     model: Any = None  # a bot.model_client.ModelClient, or None when no model is configured
+    summary_model_writes: bool = False  # SUMMARY_MODEL_WRITES: worth it with a capable model only
 
     def name(self, team_id: str, user_id: str | None) -> str:
         return self.directory.display_name(team_id, user_id)

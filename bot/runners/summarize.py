@@ -32,7 +32,8 @@ class SummarizeRunner:
             return
         lines = [self.ctx.line(job.team_id, job.channel_id, row) for row in rows]
         try:
-            summary = summarize(lines, self.ctx.model)
+            writes = self.ctx.summary_model_writes
+            summary = summarize(lines, self.ctx.model, abstract=writes, rephrase=writes)
         except (ModelUnavailable, ModelBusy) as exc:  # the skill falls back by itself; this is a last resort
             raise RetryLater(f"model not available: {type(exc).__name__}") from exc
         self.ctx.reply_to_caller(job, render_summary(summary, span=span, count=len(lines)))
