@@ -145,6 +145,7 @@ class HTTPServer:
             clear_untrusted_proxy_headers=True,
         )
         self._thread: threading.Thread | None = None
+        self._closing = threading.Event()
 
     @property
     def port(self) -> int:
@@ -158,10 +159,18 @@ class HTTPServer:
         self._server.run()
 
     def start_in_thread(self) -> None:
-        self._thread = threading.Thread(target=self._server.run, name="http-server", daemon=True)
+        self._thread = threading.Thread(target=self._run_until_closed, name="http-server", daemon=True)
         self._thread.start()
 
+    def _run_until_closed(self) -> None:
+        try:
+            self._server.run()
+        except (OSError, ValueError):
+            if not self._closing.is_set():  # closing the sockets under a running loop ends it this way
+                raise
+
     def close(self) -> None:
+        self._closing.set()
         self._server.close()
         if self._thread is not None:
             self._thread.join(timeout=5)

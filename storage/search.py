@@ -22,13 +22,15 @@ def search_messages(
         return []
     params = {"team": team_id, "channel": channel_id, "limit": limit}
     if session.get_bind().dialect.name == "sqlite":
-        params["query"] = " OR ".join(f'"{w}"' for w in words)
+        scope = "".join(_TERM.findall((team_id + channel_id).lower()))
+        params["query"] = f'scope:"{scope}" AND (' + " OR ".join(f'text:"{w}"' for w in words) + ")"
         sql = text(
             "SELECT m.team_id, m.channel_id, m.ts, m.thread_ts, m.user_id, m.text, m.is_bot, m.edited "
-            "FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid "
-            "WHERE messages_fts MATCH :query AND m.team_id = :team AND m.channel_id = :channel AND NOT m.deleted "
-            "ORDER BY bm25(messages_fts) LIMIT :limit"
+            "FROM (SELECT rowid, rank FROM messages_fts WHERE messages_fts MATCH :query ORDER BY rank LIMIT :scan) f "
+            "JOIN messages m ON m.id = f.rowid "
+            "WHERE m.team_id = :team AND m.channel_id = :channel AND NOT m.deleted ORDER BY f.rank LIMIT :limit"
         )
+        params["scan"] = limit * 4
     else:
         params["query"] = " | ".join(words)
         sql = text(

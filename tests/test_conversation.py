@@ -171,3 +171,21 @@ def test_build_messages_names_the_speakers() -> None:
     messages = build_messages("what now?", "Alice", [ChatLine(ts="1", speaker="Bob", text="hi")], place="#general")
     assert messages[-1] == ChatMessage(role="user", content="Alice: what now?")
     assert "Bob: hi" in messages[1].content
+
+
+def test_a_direct_message_is_answered_in_the_conversation(scripted_slack, scripted, emulator) -> None:
+    emulator.add_channel("D0ALICE", name="alice-dm", user=ALICE)
+    scripted.enqueue("Hello Alice, happy to help.")
+    ts = "1764350700.000001"
+    scripted_slack.event(scripted_slack.message_event("D0ALICE", ALICE, "hi, can you help me?", ts=ts))
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        replies = [m for m in emulator.messages("D0ALICE") if m.get("user") == BOT_USER]
+        if replies and replies[-1]["text"] == "Hello Alice, happy to help.":
+            break
+        time.sleep(0.1)
+    assert [m["text"] for m in emulator.messages("D0ALICE") if m.get("user") == BOT_USER] == [
+        "Hello Alice, happy to help."
+    ]
+    [post] = [c for c in emulator.calls("chat.postMessage") if c.ok]
+    assert "thread_ts" not in post.args  # a DM is answered in the conversation itself
