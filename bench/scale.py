@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.emulator import SlackEmulator, SlackSender
 from storage.db import make_engine
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for tests.processes
 from tests.processes import web_processes
 
 TOKEN, SECRET, TEAM, BOT, CHANNEL, USER = "xoxb-bench", "bench-secret-0123456789", "T0B", "U0BOT", "C0B", "U0A"

@@ -22,6 +22,7 @@ def configure_logging(level: str) -> None:
     logging.getLogger("slack_sdk").setLevel(max(logging.INFO, logging.getLevelName(level)))
     logging.getLogger("slack_bolt").setLevel(max(logging.INFO, logging.getLevelName(level)))
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLevelName(level)))  # one line per model call
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "queue depth" under bursts; /metrics shows load
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 

@@ -205,7 +205,8 @@ class Listeners:
         team_id = _team_id(body, context)
         channel, ts = item["channel"], item["ts"]
         with self._sessions.begin() as session:
-            if not event_queries.claim_event(session=session, team_id=team_id, event_id=body.get("event_id", "")):
+            event_id = body.get("event_id") or f"reaction:{channel}:{ts}:{event.get('reaction')}:{event.get('user')}"
+            if not event_queries.claim_event(session=session, team_id=team_id, event_id=event_id):
                 return
             job_queries.enqueue_job(
                 session=session,

@@ -138,6 +138,21 @@ def test_a_client_that_leaves_frees_its_slot(worker_url: str) -> None:
     assert admitted(worker_url) == 0
 
 
+def test_a_non_streaming_client_that_times_out_frees_its_slot(worker_url: str) -> None:
+    body = {
+        "model": "chat",
+        "messages": [{"role": "user", "content": "Tell me a long story about the sea."}],
+        "max_tokens": 400,
+        "temperature": 0,
+    }
+    with pytest.raises(httpx.TimeoutException):
+        httpx.post(f"{worker_url}/chat/completions", json=body, timeout=1.5)
+    deadline = time.monotonic() + 10  # 400 tokens take far longer than this on a CPU
+    while admitted(worker_url) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert admitted(worker_url) == 0
+
+
 @pytest.mark.parametrize(
     ("payload", "status", "fragment"),
     [

@@ -3,13 +3,19 @@ model resolution and the device choice."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.worker.engine import Admission, EngineBusy
 from bot.worker.guards import TextStream, held_back, looping_period
-from bot.worker.models import ModelNotAvailable, choose_device_and_dtype, resolve
+from bot.worker.models import ModelNotAvailable, ModelSource, choose_device_and_dtype, convert_gguf, resolve
+from bot.worker.server import _unless_client_leaves
 from bot.worker.settings import WorkerSettings
 
 
@@ -63,6 +69,12 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (settings.worker_host, settings.worker_port) == ("127.0.0.1", 8081)
     assert settings.roles == ["chat", "translate", "embed"]
     assert settings.model_ref("chat") == "smollm2"
+    assert settings.greedy_roles == ["translate"]
+    monkeypatch.setenv("WORKER_GREEDY_ROLES", "")
+    assert WorkerSettings(_env_file=None).greedy_roles == []
+    monkeypatch.setenv("WORKER_GREEDY_ROLES", "translate,sentiment")
+    with pytest.raises(ValueError, match="WORKER_GREEDY_ROLES"):
+        WorkerSettings(_env_file=None)
 
 
 def test_a_hub_id_not_in_the_cache_fails_fast_with_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -87,3 +99,73 @@ def test_cpu_uses_bf16_only_with_native_support(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(models, "cpu_has_native_bf16", lambda: True)
     assert str(choose_device_and_dtype("auto")[1]) == "torch.bfloat16"
     assert str(choose_device_and_dtype("float32")[1]) == "torch.float32"
+
+
+class _FakeSaved:
+    """Stands in for a converted model or tokenizer: `save_pretrained` writes one file, after both writers met."""
+
+    def __init__(self, name: str, barrier: threading.Barrier | None) -> None:
+        self.name, self.barrier = name, barrier
+        self.config = type("Config", (), {})()
+
+    def save_pretrained(self, directory: Path) -> None:
+        (Path(directory) / self.name).write_text(str(threading.get_ident()))
+        if self.barrier is not None:
+            self.barrier.wait(timeout=10)  # both conversions have written before either renames
+
+
+def test_two_conversions_of_one_gguf_at_once_both_succeed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import transformers
+
+    barrier = threading.Barrier(2)
+    model_loader = type("M", (), {"from_pretrained": staticmethod(lambda *a, **k: _FakeSaved("model.bin", barrier))})
+    tokenizer_loader = type("T", (), {"from_pretrained": staticmethod(lambda *a, **k: _FakeSaved("tok.json", None))})
+    monkeypatch.setattr(transformers, "AutoModelForCausalLM", model_loader)
+    monkeypatch.setattr(transformers, "AutoTokenizer", tokenizer_loader)
+    target = tmp_path / "cache" / "model-abc"
+    target.parent.mkdir()
+    source = ModelSource("m", tmp_path, "m.gguf")
+    with ThreadPoolExecutor(2) as pool:
+        for future in [pool.submit(convert_gguf, source, target) for _ in range(2)]:
+            future.result()
+    assert sorted(p.name for p in target.iterdir()) == ["model.bin", "tok.json"]
+    assert [p.name for p in target.parent.iterdir()] == ["model-abc"]  # no temporary copy left behind
+
+
+def test_a_non_streaming_reply_is_cancelled_when_its_client_leaves() -> None:
+    closed: list[str] = []
+
+    async def chunks() -> AsyncIterator[int]:
+        try:
+            for n in range(1000):
+                await asyncio.sleep(0.01)
+                yield n
+        finally:
+            closed.append("engine request cancelled")
+
+    async def collect() -> list[int]:
+        return [n async for n in chunks()]
+
+    class Request:
+        url = type("U", (), {"path": "/v1/chat/completions"})()
+        polls = 0
+
+        async def is_disconnected(self) -> bool:
+            self.polls += 1
+            return self.polls >= 2
+
+    async def main() -> Any:
+        return await _unless_client_leaves(Request(), collect())
+
+    assert asyncio.run(main()) is None
+    assert closed == ["engine request cancelled"]
+
+    class Staying(Request):
+        async def is_disconnected(self) -> bool:
+            return False
+
+    async def short() -> int:
+        await asyncio.sleep(0.01)
+        return 7
+
+    assert asyncio.run(_unless_client_leaves(Staying(), short())) == 7

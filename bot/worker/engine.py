@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
@@ -109,8 +110,11 @@ class Admission:
 class ChatEngine:
     """Serves one generative model. Create it, `start()` it, and call `generate` or `score` from the event loop."""
 
-    def __init__(self, loaded: LoadedModel, *, max_batch: int, max_queue: int, kv_cache_tokens: int) -> None:
+    def __init__(
+        self, loaded: LoadedModel, *, max_batch: int, max_queue: int, kv_cache_tokens: int, greedy_only: bool = False
+    ) -> None:
         self.loaded = loaded
+        self.greedy_only = greedy_only
         self.model = loaded.model
         self.tokenizer = loaded.tokenizer
         self.max_batch = max_batch
@@ -120,6 +124,8 @@ class ChatEngine:
         self.manager: Any = None
         self._attn_impl = self.model.config._attn_implementation
         self.eos_ids = self._eos_ids()
+        self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.eos_ids[0]
+        self._plain_lock = threading.Lock()  # one sampled `model.generate` at a time on a greedy-only engine
 
     def _eos_ids(self) -> list[int]:
         ids = self.model.generation_config.eos_token_id
@@ -133,26 +139,37 @@ class ChatEngine:
 
         The cache size is set explicitly: left to itself the manager sizes it from free memory, which on CPU means
         60% of the machine's RAM.
+
+        A greedy-only engine takes the argmax and nothing else per step. The sampling manager runs a temperature and
+        a top-p processor over the whole vocabulary for every sequence at every step (top-p sorts it), plus softmaxes
+        for sampling and log-probabilities: with Gemma's 262k-token vocabulary that was about as much CPU time as the
+        forward pass itself for a batch of translation pieces.
         """
         from transformers import ContinuousBatchingConfig, GenerationConfig
 
         page_size = 256
+        pad_id = self.pad_id
         cb_config = ContinuousBatchingConfig(
             page_size=page_size,
             num_blocks=max(self.max_batch, -(-self.kv_cache_tokens // page_size)),
             max_batch_tokens=2048,
             max_requests_per_batch=self.max_batch,
-            per_request_processors=True,
-            return_logprobs=True,
+            per_request_processors=not self.greedy_only,
+            return_logprobs=not self.greedy_only,
         )
-        generation_config = GenerationConfig(
-            do_sample=True,
-            temperature=0.7,  # any value other than 1.0, so the per-request temperature processor exists
-            top_p=0.95,  # likewise for top_p
-            max_new_tokens=256,
-            eos_token_id=self.eos_ids,
-            pad_token_id=self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.eos_ids[0],
-        )
+        if self.greedy_only:
+            generation_config = GenerationConfig(
+                do_sample=False, max_new_tokens=256, eos_token_id=self.eos_ids, pad_token_id=pad_id
+            )
+        else:
+            generation_config = GenerationConfig(
+                do_sample=True,
+                temperature=0.7,  # any value other than 1.0, so the per-request temperature processor exists
+                top_p=0.95,  # likewise for top_p
+                max_new_tokens=256,
+                eos_token_id=self.eos_ids,
+                pad_token_id=pad_id,
+            )
         with torch.inference_mode():
             self.manager = self.model.init_continuous_batching(
                 generation_config=generation_config, continuous_batching_config=cb_config
@@ -196,18 +213,24 @@ class ChatEngine:
         """Stream a reply. Closing the iterator early (the client went away) cancels the request and frees its slot."""
         if not self.is_running():
             raise EngineFailed("the generation loop is not running")
+        if self.greedy_only and sampling.temperature > 0:
+            async for chunk in self._generate_sampled(prompt_ids, sampling):
+                yield chunk
+            return
         request_id = f"chat-{uuid.uuid4().hex}"
         outputs: asyncio.Queue[Any] = asyncio.Queue()
         self.manager.register_result_handler(request_id, outputs.put_nowait)
-        temperature = sampling.temperature if sampling.temperature > 0 else GREEDY_TEMPERATURE
+        per_request: dict[str, float] = {}
+        if not self.greedy_only:
+            temperature = sampling.temperature if sampling.temperature > 0 else GREEDY_TEMPERATURE
+            per_request = {"temperature": float(temperature), "top_p": float(sampling.top_p)}
         added = self.manager.add_request(
             input_ids=prompt_ids,
             request_id=request_id,
             max_new_tokens=sampling.max_tokens,
             streaming=True,
             eos_token_id=self.eos_ids,
-            temperature=float(temperature),
-            top_p=float(sampling.top_p),
+            **per_request,
         )
         if added is None:
             self._forget(request_id)
@@ -241,6 +264,54 @@ class ChatEngine:
             if not manager_done:  # stopped by us, by the client or by an error: free its KV blocks now
                 self.manager.cancel_request(request_id)
             self._forget(request_id)
+
+    async def _generate_sampled(self, prompt_ids: list[int], sampling: Sampling) -> AsyncIterator[Chunk]:
+        """A sampled reply on a greedy-only engine: one `model.generate` in a thread, the loop paused meanwhile.
+
+        Rare by design (the roles made greedy-only are asked greedily), so it is simple: the reply arrives as one
+        chunk, and closing the iterator stops the generation at its next step.
+        """
+        cancelled = threading.Event()
+        try:
+            tokens = await asyncio.to_thread(self._sample_plain, prompt_ids, sampling, cancelled)
+        finally:
+            cancelled.set()
+        while tokens and tokens[-1] == self.tokenizer.pad_token_id and tokens[-1] not in self.eos_ids:
+            tokens.pop()
+        text = TextStream(self.decode, sampling.stop)
+        delta = text.update(tokens, final=True)
+        hit_eos = bool(tokens) and tokens[-1] in self.eos_ids
+        finish = "stop" if text.stopped or hit_eos or len(tokens) < sampling.max_tokens else "length"
+        yield Chunk(delta, tokens, [], finish, completion_tokens=len(tokens))
+
+    def _sample_plain(self, prompt_ids: list[int], sampling: Sampling, cancelled: threading.Event) -> list[int]:
+        from transformers import StoppingCriteria, StoppingCriteriaList
+
+        class Cancelled(StoppingCriteria):
+            def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> torch.Tensor:
+                return torch.full((input_ids.shape[0],), cancelled.is_set(), dtype=torch.bool, device=input_ids.device)
+
+        device = self.loaded.device
+        ids = torch.tensor([prompt_ids], device=device)
+        stops = [s for s in sampling.stop if s]
+        with self._plain_lock, self._borrow_model(), torch.inference_mode():
+            if sampling.seed is not None:
+                torch.manual_seed(sampling.seed)
+            out = self.model.generate(
+                input_ids=ids,
+                attention_mask=torch.ones_like(ids),
+                max_new_tokens=sampling.max_tokens,
+                do_sample=True,
+                temperature=float(sampling.temperature),
+                top_p=float(sampling.top_p),
+                top_k=0,
+                eos_token_id=self.eos_ids,
+                pad_token_id=self.pad_id,
+                stop_strings=stops or None,
+                tokenizer=self.tokenizer if stops else None,
+                stopping_criteria=StoppingCriteriaList([Cancelled()]),
+            )
+        return [int(t) for t in out[0, len(prompt_ids) :]]
 
     def _forget(self, request_id: str) -> None:
         """Drop the request's result handler, and any outputs that arrived after it (nobody reads that queue)."""

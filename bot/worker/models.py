@@ -12,6 +12,7 @@ import importlib.util
 import logging
 import os
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -170,21 +171,31 @@ def gguf_cache_path(source: ModelSource, cache_dir: Path) -> Path:
 def convert_gguf(source: ModelSource, target: Path) -> None:
     """De-quantise a GGUF once and save it as fp32 safetensors (lossless from the quantised values).
 
-    `save_pretrained` refuses a model that still carries its GGUF quantizer, so that is cleared first. The copy is
-    written next to the target and renamed, so a crash never leaves a half-written cache behind.
+    `save_pretrained` refuses a model that still carries its GGUF quantizer, so that is cleared first. Each
+    conversion writes into its own temporary directory next to the target and renames it into place, so a crash
+    never leaves a half-written cache behind and two workers converting the same file at once do not collide:
+    whichever renames second finds the target there, drops its own copy and uses the other's.
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tmp = target.with_name(target.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tokenizer = AutoTokenizer.from_pretrained(source.directory, gguf_file=source.gguf_file)
-    model = AutoModelForCausalLM.from_pretrained(source.directory, gguf_file=source.gguf_file, dtype=torch.float32)
-    model.hf_quantizer = None
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    tmp.replace(target)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{target.name}.partial-", dir=target.parent))
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source.directory, gguf_file=source.gguf_file)
+        model = AutoModelForCausalLM.from_pretrained(source.directory, gguf_file=source.gguf_file, dtype=torch.float32)
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        tmp.chmod(0o755)  # mkdtemp makes it 0700; the cache is shared like any other
+        try:
+            tmp.rename(target)  # atomic; fails if another conversion already put a (non-empty) target there
+        except OSError:
+            if not target.is_dir():
+                raise
+            logger.info("%s was converted by another process meanwhile; using that copy", target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def load_causal_lm(

@@ -63,18 +63,21 @@ class Worker:
                     dtype=dtype,
                     max_context=settings.worker_max_context,
                 )
+                sharing = [r for r in settings.roles if r != "embed" and settings.model_ref(r) == ref]
                 engine = ChatEngine(
                     loaded,
                     max_batch=settings.worker_max_batch,
                     max_queue=settings.worker_max_queue,
                     kv_cache_tokens=settings.worker_kv_cache_tokens,
+                    greedy_only=all(r in settings.greedy_roles for r in sharing),
                 )
                 engine.start()
                 by_ref[ref] = engine
                 worker.scorers[ref] = MicroBatcher(
                     _score_items(engine), max_batch=settings.worker_max_batch, executor=worker.executor
                 )
-                logger.info("role %s: %s", role, loaded.describe())
+                mode = ", greedy-only decode loop" if engine.greedy_only else ""
+                logger.info("role %s: %s%s", role, loaded.describe(), mode)
             else:
                 logger.info("role %s: shares the model of MODEL_%s", role, _first_role_of(settings, ref).upper())
             worker.engines[role] = by_ref[ref]

@@ -7,6 +7,7 @@ body with the right status; a traceback only ever reaches the worker's log.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -27,6 +28,8 @@ from bot.worker.schemas import ChatCompletionRequest, EmbeddingRequest, Tokenize
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_TOKENS = 256
+DISCONNECT_POLL_S = 0.25
+"""How often a non-streaming reply checks that its client is still there (the stream notices on its next write)."""
 
 
 class ApiError(Exception):
@@ -83,7 +86,7 @@ def create_app(worker: Worker) -> FastAPI:
         return {"count": len(ids), "max_model_len": engine.loaded.context_window, "tokens": ids}
 
     @app.post("/v1/chat/completions", response_model=None)
-    async def chat_completions(body: ChatCompletionRequest) -> JSONResponse | StreamingResponse:
+    async def chat_completions(body: ChatCompletionRequest, request: Request) -> JSONResponse | StreamingResponse:
         role = _generative_role(worker, body.model)
         engine = worker.engines[role]
         prompt_ids = engine.encode_chat([m.model_dump() for m in body.messages])
@@ -103,7 +106,10 @@ def create_app(worker: Worker) -> FastAPI:
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             )
-        return JSONResponse(await _collect(chunks, meta, body, len(prompt_ids), engine))
+        collected = await _unless_client_leaves(request, _collect(chunks, meta, body, len(prompt_ids), engine))
+        if collected is None:  # nobody is left to read an answer; the status only shows in the access log
+            return JSONResponse(error_body("the client closed the connection", type_="client_closed"), 499)
+        return JSONResponse(collected)
 
     @app.post("/v1/embeddings")
     async def embeddings(body: EmbeddingRequest) -> dict[str, Any]:
@@ -125,6 +131,28 @@ def create_app(worker: Worker) -> FastAPI:
         }
 
     return app
+
+
+async def _unless_client_leaves(request: Request, work: Any) -> Any:
+    """Await `work`, but cancel it and return None as soon as the HTTP client has gone (e.g. its timeout fired).
+
+    Cancelling closes the chunk iterator, so the engine cancels the request and frees its slot and KV blocks
+    instead of decoding a reply nobody will read.
+    """
+    task = asyncio.ensure_future(work)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=DISCONNECT_POLL_S)
+            if done:
+                return task.result()
+            if await request.is_disconnected():
+                logger.info("client of %s went away; cancelling its request", request.url.path)
+                return None
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 def _embed_window(worker: Worker) -> int:

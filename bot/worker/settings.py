@@ -44,6 +44,12 @@ class WorkerSettings(BaseSettings):
     """Size of the paged KV cache in tokens, shared by all running requests of one model."""
     worker_max_context: int = Field(default=0, ge=0)
     """Cap on prompt plus reply tokens; 0 uses the model's own context window."""
+    worker_greedy_roles: str = "translate"
+    """Comma-separated roles whose model decodes greedy-only: no per-request temperature/top-p processors and no
+    per-token log-probabilities in the decode loop. With a 262k-token vocabulary (Gemma) those processors sort and
+    softmax the whole vocabulary for every sequence at every step, which about doubled a batch's time on CPU. A
+    request with temperature > 0 to such a role is still served, sampled, by a one-off `model.generate` that
+    pauses the loop. Applies to a model only when every role sharing it is listed; empty turns it off."""
     worker_log_level: str = "INFO"
 
     @field_validator("worker_roles")
@@ -53,6 +59,15 @@ class WorkerSettings(BaseSettings):
         unknown = sorted(set(roles) - set(ROLES))
         if unknown or not roles:
             raise ValueError(f"WORKER_ROLES must list some of {', '.join(ROLES)}; got {value!r}")
+        return ",".join(roles)
+
+    @field_validator("worker_greedy_roles")
+    @classmethod
+    def _known_greedy_roles(cls, value: str) -> str:
+        roles = [r.strip() for r in value.split(",") if r.strip()]
+        unknown = sorted(set(roles) - set(ROLES))
+        if unknown:
+            raise ValueError(f"WORKER_GREEDY_ROLES must list some of {', '.join(ROLES)} (or nothing); got {value!r}")
         return ",".join(roles)
 
     @field_validator("worker_dtype")
@@ -65,6 +80,10 @@ class WorkerSettings(BaseSettings):
     @property
     def roles(self) -> list[str]:
         return self.worker_roles.split(",")
+
+    @property
+    def greedy_roles(self) -> list[str]:
+        return [r for r in self.worker_greedy_roles.split(",") if r]
 
     def model_ref(self, role: str) -> str:
         """The configured model reference for a role (the value of MODEL_<ROLE>)."""
