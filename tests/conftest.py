@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.settings import Settings, get_settings, load_settings
 from storage.db import make_engine, make_session_factory, migrate
-from tests.conftest_worker import worker_url  # noqa: F401  (the real model worker, one per test session)
+from tests.conftest_worker import translate_url, worker_url  # noqa: F401  (real model workers, one per session)
 
 BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-test-token"

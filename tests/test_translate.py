@@ -8,15 +8,13 @@ The end-to-end test starts a worker serving the `translate` role with the bundle
 from __future__ import annotations
 
 import logging
-import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from bot.model_client import ChatMessage, ChatOptions, ModelUnavailable, OpenAICompatibleClient, PromptTooLong
-from bot.worker.launch import spawn_worker, wait_until_ready
 from handlers.markup import protect, restore
 from handlers.translate import (
     NOTHING_TO_TRANSLATE,
@@ -26,7 +24,6 @@ from handlers.translate import (
     translate,
 )
 from handlers.translate_guards import guess_language, rejection
-from tests.conftest_worker import free_port
 from tests.scripted_model import ScriptedModel
 
 FLORES = Path(__file__).resolve().parents[2] / "shared" / "eval" / "translation"
@@ -271,35 +268,6 @@ def test_prompts_pair_any_two_languages_with_examples() -> None:
 
 
 # ---------------------------------------------------------------------------------------------- the real model
-
-
-@pytest.fixture(scope="session")
-def translate_url() -> Iterator[str]:
-    """A worker serving only `translate` (the bundled Gemma 3 270M), or PARLANCE_TEST_TRANSLATE_URL if set."""
-    if os.environ.get("PARLANCE_TEST_TRANSLATE_URL"):
-        yield os.environ["PARLANCE_TEST_TRANSLATE_URL"]
-        return
-    port = free_port()
-    cache = os.environ.get("PARLANCE_TEST_MODEL_CACHE") or os.environ.get("MODEL_CACHE_DIR")
-    env = {
-        "WORKER_ROLES": "translate",
-        "WORKER_DTYPE": "float32",
-        "WORKER_MAX_BATCH": "8",
-        "WORKER_KV_CACHE_TOKENS": "4096",
-        "MODEL_CACHE_DIR": cache or str(Path.home() / ".cache" / "parlance" / "models"),
-    }
-    process = spawn_worker(port=port, env=env)
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        wait_until_ready(url, timeout=600, process=process)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except Exception:
-            process.kill()
-            process.wait()
 
 
 @pytest.mark.model

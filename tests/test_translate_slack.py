@@ -10,13 +10,12 @@ import pytest
 from bot import texts
 from bot.model_client import OpenAICompatibleClient
 from tests.conftest import ALICE, BOB, CHANNEL, sender_for, serve_app
-from tests.test_translate import translate_url  # noqa: F401  (a worker serving the translate role)
 
 pytestmark = pytest.mark.model
 
 
 @pytest.fixture
-def app(settings, emulator, translate_url):  # noqa: F811
+def app(settings, emulator, translate_url):
     with OpenAICompatibleClient(translate_url, timeout=300) as model, serve_app(settings, model=model) as running:
         yield sender_for(running, emulator)
 
