@@ -98,6 +98,8 @@ class SlackWSGIApp:
         if length > self._max_body:
             return _json(start_response, 413, {"ok": False, "error": "payload_too_large", "limit": self._max_body})
         raw = environ["wsgi.input"].read(length) if length else b""
+        if not raw.strip():
+            return _json(start_response, 400, {"ok": False, "error": "empty_body"})
         try:
             body = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -107,7 +109,10 @@ class SlackWSGIApp:
         }
         if environ.get("CONTENT_TYPE"):
             headers["content-type"] = environ["CONTENT_TYPE"]
-        request = BoltRequest(body=body, query=environ.get("QUERY_STRING", ""), headers=headers)
+        try:
+            request = BoltRequest(body=body, query=environ.get("QUERY_STRING", ""), headers=headers)
+        except ValueError:  # Bolt parses the body up front: broken JSON or a broken `payload=` form field
+            return _json(start_response, 400, {"ok": False, "error": "invalid_body"})
         response = self._bolt.dispatch(request)
         payload = response.body.encode("utf-8") if isinstance(response.body, str) else response.body
         if response.status == 404 and not payload:
