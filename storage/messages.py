@@ -29,6 +29,11 @@ class StoredMessage:
         return cls(row.team_id, row.channel_id, row.ts, row.thread_ts, row.user_id, row.text, row.is_bot, row.edited)
 
 
+def storable_text(text: str) -> str:
+    """PostgreSQL text cannot hold NUL characters; both databases store U+FFFD instead, so they agree."""
+    return text.replace("\x00", "\ufffd")
+
+
 def _find(session: Session, team_id: str, channel_id: str, ts: str) -> Message | None:
     return session.scalar(
         select(Message).where(Message.team_id == team_id, Message.channel_id == channel_id, Message.ts == ts)
@@ -56,7 +61,7 @@ def save_message(
         "ts": ts,
         "thread_ts": thread_ts if thread_ts != ts else None,
         "user_id": user_id,
-        "text": text,
+        "text": storable_text(text),
         "is_bot": is_bot,
     }
     return insert_if_absent(session, Message, values, keys=["team_id", "channel_id", "ts"]) is not None
@@ -67,7 +72,7 @@ def edit_message(*, session: Session, team_id: str, channel_id: str, ts: str, te
     result = session.execute(
         update(Message)
         .where(Message.team_id == team_id, Message.channel_id == channel_id, Message.ts == ts)
-        .values(text=text, edited=True)
+        .values(text=storable_text(text), edited=True)
     )
     return bool(result.rowcount)
 
