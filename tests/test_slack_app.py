@@ -84,9 +84,14 @@ def test_the_reply_is_recorded_and_tagged_with_its_job(slack, emulator, app_sess
     slack.event(slack.mention_event(CHANNEL, ALICE, f"<@{BOT_USER}> help", ts="1764340003.000100"))
     [reply] = emulator.wait_for("chat.postMessage")
     assert reply.args["metadata"]["event_type"] == "parlance_reply"
-    _wait_until(lambda: any(m.is_bot for m in _history(app_sessions)))
-    with app_sessions() as session:
-        assert jobs.count_jobs(session=session, team_id=TEAM, channel_id=CHANNEL, state=jobs.DONE) == 1
+    _wait_until(lambda: any(m.is_bot for m in _history(app_sessions)))  # our reply is part of the history
+
+    def done_jobs() -> int:  # the job is marked done just after its reply is stored
+        with app_sessions() as session:
+            return jobs.count_jobs(session=session, team_id=TEAM, channel_id=CHANNEL, state=jobs.DONE)
+
+    _wait_until(lambda: done_jobs() == 1)
+    assert reply.args["metadata"]["event_payload"]["job_id"] == "1"
 
 
 def test_history_capture_follows_thread_replies_edits_and_deletions(slack, app_sessions) -> None:
