@@ -13,14 +13,13 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage import messages as message_queries
+from bot.history import store_slack_message
 
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 200
 MAX_PAGES = 10
 MAX_THREADS = 25
-_STORED_SUBTYPES = {None, "thread_broadcast", "file_share", "me_message", "bot_message"}
 
 
 def backfill_channel(
@@ -82,19 +81,8 @@ def backfill_thread(
 
 
 def _store(sessions: sessionmaker[Session], team_id: str, channel_id: str, page: list[dict[str, Any]]) -> int:
-    stored = 0
     with sessions.begin() as session:
-        for message in page:
-            if message.get("subtype") not in _STORED_SUBTYPES or not message.get("ts"):
-                continue
-            stored += message_queries.save_message(
-                session=session,
-                team_id=team_id,
-                channel_id=channel_id,
-                ts=message["ts"],
-                user_id=message.get("user") or message.get("bot_id"),
-                text=message.get("text", ""),
-                thread_ts=message.get("thread_ts"),
-                is_bot=bool(message.get("bot_id")),
-            )
-    return stored
+        return sum(
+            store_slack_message(session=session, team_id=team_id, channel_id=channel_id, message=message)
+            for message in page
+        )

@@ -16,6 +16,7 @@ from slack_bolt import Ack, App, BoltContext
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import texts
+from bot.history import STORED_SUBTYPES, is_from_bot, store_slack_message
 from bot.sentiment import COMMAND as SENTIMENT_COMMAND
 from bot.sentiment import register_sentiment_listeners
 from handlers.commands import MAX_COMMAND_TEXT, UsageError, parse_summarize, parse_translate
@@ -31,8 +32,6 @@ EVENTS = ("app_mention", "message", "reaction_added", "app_home_opened")
 COMMANDS = ("/summarize", "/translate", SENTIMENT_COMMAND)
 SHORTCUTS = ("summarize_thread", "translate_message")
 ACTIONS = ("translate_pick",)
-
-_STORED_SUBTYPES = {None, "thread_broadcast", "file_share", "me_message", "bot_message"}
 
 
 def register_listeners(app: App, *, sessions: sessionmaker[Session], wake_dispatcher: Callable[[], None]) -> None:
@@ -102,15 +101,7 @@ class Listeners:
             if not event_queries.claim_event(session=session, team_id=team_id, event_id=body.get("event_id", ts)):
                 logger.info("dropped a retried app_mention %s", body.get("event_id"))
                 return
-            message_queries.save_message(
-                session=session,
-                team_id=team_id,
-                channel_id=channel,
-                ts=ts,
-                user_id=event["user"],
-                text=event.get("text", ""),
-                thread_ts=event.get("thread_ts"),
-            )
+            store_slack_message(session=session, team_id=team_id, channel_id=channel, message=event)
             _enqueue_reply(session, team_id, channel, ts=ts, thread_ts=thread_ts, user=event["user"], request=request)
         self._wake()
 
@@ -132,25 +123,15 @@ class Listeners:
                 message_queries.delete_message(
                     session=session, team_id=team_id, channel_id=channel, ts=event.get("deleted_ts", "")
                 )
-            elif subtype in _STORED_SUBTYPES and event.get("ts"):
+            elif subtype in STORED_SUBTYPES and event.get("ts"):
                 self._store_new(session, team_id, channel, event, context)
         self._wake()
 
     def _store_new(
         self, session: Session, team_id: str, channel: str, event: dict[str, Any], context: BoltContext
     ) -> None:
-        is_bot = bool(event.get("bot_id")) or event.get("subtype") == "bot_message"
-        message_queries.save_message(
-            session=session,
-            team_id=team_id,
-            channel_id=channel,
-            ts=event["ts"],
-            user_id=event.get("user") or event.get("bot_id"),
-            text=event.get("text", ""),
-            thread_ts=event.get("thread_ts"),
-            is_bot=is_bot,
-        )
-        if is_bot or not event.get("user"):
+        store_slack_message(session=session, team_id=team_id, channel_id=channel, message=event)
+        if is_from_bot(event) or not event.get("user"):
             return
         follow_up = self._follows_up_on_us(session, team_id, channel, event, context)
         if follow_up or event.get("channel_type") == "im":
@@ -185,16 +166,7 @@ class Listeners:
         if not ts:
             return
         if not message_queries.edit_message(session=session, team_id=team_id, channel_id=channel, ts=ts, text=text):
-            message_queries.save_message(
-                session=session,
-                team_id=team_id,
-                channel_id=channel,
-                ts=ts,
-                user_id=message.get("user"),
-                text=text,
-                thread_ts=message.get("thread_ts"),
-                is_bot=bool(message.get("bot_id")),
-            )
+            store_slack_message(session=session, team_id=team_id, channel_id=channel, message=message)
 
     def on_reaction_added(self, body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
         """A flag reaction on a message asks for its translation, posted in the message's thread."""

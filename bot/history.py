@@ -1,0 +1,33 @@
+"""Slack's message shape → stored history, in one place for the Events API and for backfill alike."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from storage import messages as message_queries
+
+# Message subtypes that are something someone said; joins, topic changes and the like are not history.
+STORED_SUBTYPES = {None, "thread_broadcast", "file_share", "me_message", "bot_message"}
+
+
+def is_from_bot(message: dict[str, Any]) -> bool:
+    return bool(message.get("bot_id")) or message.get("subtype") == "bot_message"
+
+
+def store_slack_message(*, session: Session, team_id: str, channel_id: str, message: dict[str, Any]) -> bool:
+    """Stores one message as Slack describes it (an event or a conversations.history item); False when it is
+    not history or was stored already."""
+    if message.get("subtype") not in STORED_SUBTYPES or not message.get("ts"):
+        return False
+    return message_queries.save_message(
+        session=session,
+        team_id=team_id,
+        channel_id=channel_id,
+        ts=message["ts"],
+        user_id=message.get("user") or message.get("bot_id"),
+        text=message.get("text", ""),
+        thread_ts=message.get("thread_ts"),
+        is_bot=is_from_bot(message),
+    )
