@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,14 +21,9 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from bot.emulator import SlackEmulator, SlackSender
+from bot.model_access import free_port
 
 TOKEN, SECRET, TEAM, BOT, CHANNEL, USER = "xoxb-bench", "bench-secret-0123456789", "T0B", "U0BOT", "C0B", "U0A"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -46,7 +40,7 @@ def main() -> None:
     emulator = SlackEmulator(bot_token=TOKEN, team_id=TEAM, bot_user_id=BOT, bot_id="B0BOT").start()
     emulator.add_user(USER, name="alice")
     emulator.add_channel(CHANNEL, name="general")
-    port = _free_port()
+    port = free_port()
     workdir = tempfile.mkdtemp(prefix="parlance-bench-")
     env = {
         **os.environ,

@@ -43,6 +43,18 @@ _SESSIONS: dict[str, sessionmaker[Session]] = {}
 _WAKERS: dict[str, Callable[[], None]] = {}
 
 
+def enqueue_digest_job(*, session: Session, team_id: str, channel_id: str, digest_id: int) -> None:
+    """Queues the posting of a claimed digest; one job per digest row, however often this is called."""
+    job_queries.enqueue_job(
+        session=session,
+        team_id=team_id,
+        channel_id=channel_id,
+        kind=DIGEST_JOB_KIND,
+        payload={"digest_id": digest_id},
+        dedupe_key=f"digest:{digest_id}",
+    )
+
+
 def database_key(url: str) -> str:
     return hashlib.sha256(url.encode()).hexdigest()[:16]
 
@@ -97,14 +109,7 @@ def queue_digest(
         if current.schedule != spec_text or current.opted_out:
             session.rollback()  # the schedule changed since this job was stored; the next sync replaces it
             return None
-        job_queries.enqueue_job(
-            session=session,
-            team_id=team_id,
-            channel_id=channel_id,
-            kind=DIGEST_JOB_KIND,
-            payload={"digest_id": digest_id},
-            dedupe_key=f"digest:{digest_id}",
-        )
+        enqueue_digest_job(session=session, team_id=team_id, channel_id=channel_id, digest_id=digest_id)
         session.commit()
     except BaseException:
         session.rollback()

@@ -21,7 +21,8 @@ logger = logging.getLogger(__name__)
 WORKER_START_TIMEOUT = 600.0  # a first start converts the bundled GGUF once; later starts take seconds
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port nobody is listening on right now (for child processes and tests)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -36,7 +37,7 @@ def bundled_worker(*, wait: bool = True, env: dict[str, str] | None = None) -> I
     """
     from bot.worker.launch import wait_until_ready
 
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/v1"
     supervisor = _Supervisor(port=port, env=env)
     supervisor.start()

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import sentiment_slack as slack_out
 from bot import sentiment_texts as texts
 from bot import slack_io
-from bot.clock import DIGEST_JOB_KIND
+from bot.clock import DIGEST_JOB_KIND, enqueue_digest_job
 from bot.dispatch import RetryLater, Runner
 from bot.runners import RunnerContext
 from bot.sentiment_scorer import drain_channel
@@ -129,14 +129,7 @@ class SentimentListeners:
                 period_end=end,
             )
             if digest_id is not None:
-                job_queries.enqueue_job(
-                    session=session,
-                    team_id=team_id,
-                    channel_id=channel_id,
-                    kind=DIGEST_JOB_KIND,
-                    payload={"digest_id": digest_id},
-                    dedupe_key=f"digest:{digest_id}",
-                )
+                enqueue_digest_job(session=session, team_id=team_id, channel_id=channel_id, digest_id=digest_id)
         return "the last 7 days" if days == 7 else "the last 24 hours"
 
     def on_home_opened(self, body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:

@@ -13,21 +13,14 @@ for it; PARLANCE_TEST_MODEL_CACHE points the tests at another cache directory.
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from bot.model_access import free_port
 from bot.worker.launch import spawn_worker, wait_until_ready
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 _RUNNING: dict[str, str] = {}
 

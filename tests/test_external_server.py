@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.model_access import free_port
 from bot.model_client import ChatMessage, ChatOptions, OpenAICompatibleClient
 from tests.conftest import ALICE, BOT_USER, CHANNEL, sender_for, serve_app
-from tests.conftest_worker import free_port
 
 pytestmark = pytest.mark.model
 
