@@ -91,11 +91,12 @@ def build_parlance(settings: Settings, *, model: object | None = None, run_migra
         process_before_response=True,
         logger=logging.getLogger("bot.bolt"),
     )
+    bot_user_id, workspace_url = _whoami(client)
     context = RunnerContext(
         client=client,
         sessions=sessions,
-        bot_user_id=_bot_user_id(client),
-        directory=Directory(client),
+        bot_user_id=bot_user_id,
+        directory=Directory(client, workspace_url=workspace_url),
         model=model,
         summary_model_writes=settings.summary_model_writes,
     )
@@ -133,10 +134,12 @@ def _queue_depth(sessions: sessionmaker[Session]) -> int:
         return pending_job_count(session=session)
 
 
-def _bot_user_id(client: WebClient) -> str | None:
-    """Our own user id, so replies we store are attributed to us (Bolt verified the token the same way)."""
+def _whoami(client: WebClient) -> tuple[str | None, str | None]:
+    """Our own user id (replies we store are attributed to us) and the workspace URL (for permalinks), from one
+    auth.test call."""
     try:
-        return client.auth_test().get("user_id")
+        identity = client.auth_test()
     except Exception:
-        logger.warning("auth.test failed; the bot's own user id is unknown")
-        return None
+        logger.warning("auth.test failed; the bot's own user id and workspace URL are unknown")
+        return None, None
+    return identity.get("user_id"), identity.get("url")

@@ -20,11 +20,11 @@ NAME_TTL_SECONDS = 3600.0
 
 
 class Directory:
-    def __init__(self, client: WebClient) -> None:
+    def __init__(self, client: WebClient, *, workspace_url: str | None = None) -> None:
         self._client = client
         self._names: dict[tuple[str, str], tuple[str, float]] = {}
         self._lock = threading.Lock()
-        self._workspace_url: str | None = None
+        self._workspace_url = _with_slash(workspace_url) if workspace_url else None
 
     def display_name(self, team_id: str, user_id: str | None) -> str:
         if not user_id:
@@ -61,7 +61,7 @@ class Directory:
                 url = self._client.auth_test().get("url") or url
             except SlackApiError:
                 logger.warning("auth.test failed; permalinks fall back to slack.com")
-            self._workspace_url = url if url.endswith("/") else url + "/"
+            self._workspace_url = _with_slash(url)
         return self._workspace_url
 
     def permalink(self, channel_id: str, ts: str, thread_ts: str | None = None) -> str:
@@ -69,3 +69,7 @@ class Directory:
         if thread_ts and thread_ts != ts:
             link += f"?thread_ts={thread_ts}&cid={channel_id}"
         return link
+
+
+def _with_slash(url: str) -> str:
+    return url if url.endswith("/") else url + "/"

@@ -21,10 +21,6 @@ MODEL_NOT_READY = (
     "I received your message, but my language model isn't reachable right now, so I can't answer yet. "
     "An admin can check the model worker (`python -m bot.worker`) or the MODEL_URL setting."
 )
-SKILL_NOT_READY = (
-    "I received your request, but {skill} isn't available in this version of Parlance yet. "
-    "Mention me with `help` to see what works today."
-)
 SOMETHING_WENT_WRONG = (
     "Sorry, something went wrong while I was working on that. The error has been logged for the admins."
 )
