@@ -19,7 +19,6 @@ DEFAULT_MODEL_URL = "http://127.0.0.1:8081/v1"
 _PLACEHOLDERS = {"changeme", "changethis", "xoxb-your-token", "xapp-your-token", "your-signing-secret", "..."}
 
 
-
 class SettingsError(Exception):
     """A setting is missing or malformed; the message names the variable and how to fix it."""
 
@@ -41,8 +40,19 @@ class Settings(BaseSettings):
     job_lease_seconds: int = Field(default=300, ge=5, validation_alias="JOB_LEASE_SECONDS")
     summary_model_writes: bool = Field(default=False, validation_alias="SUMMARY_MODEL_WRITES")
     max_request_bytes: int = Field(default=1_048_576, ge=1024, validation_alias="MAX_REQUEST_BYTES")
+    # Multi-workspace install through Slack OAuth: with both set, tokens come from the installation store
+    # (one per workspace) instead of SLACK_BOT_TOKEN.
+    slack_client_id: str | None = Field(default=None, validation_alias="SLACK_CLIENT_ID")
+    slack_client_secret: SecretStr | None = Field(default=None, validation_alias="SLACK_CLIENT_SECRET")
+    # Stored messages older than this many days are purged on a schedule; unset keeps history forever.
+    retention_days: int | None = Field(default=None, ge=1, le=36500, validation_alias="RETENTION_DAYS")
+    # How long a request waits for a busy or unreachable model before the user is told it gave up.
+    model_wait_seconds: int = Field(default=600, ge=10, le=86400, validation_alias="MODEL_WAIT_SECONDS")
 
-    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before")
+    @field_validator(
+        "slack_bot_token", "slack_signing_secret", "slack_app_token", "slack_client_id", "slack_client_secret",
+        "retention_days", mode="before"
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
