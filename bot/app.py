@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.directory import Directory
 from bot.dispatch import Dispatcher
 from bot.listeners import register_listeners
+from bot.log_hygiene import keep_request_bodies_out_of_logs
 from bot.metrics import Metrics
 from bot.runners import RunnerContext, Runners
 from bot.sentiment import sentiment_runners
@@ -79,6 +80,7 @@ class Parlance:
 
 def build_parlance(settings: Settings, *, model: object | None = None, run_migrations: bool = True) -> Parlance:
     settings.require_slack()
+    keep_request_bodies_out_of_logs()
     engine = make_engine(settings.database_url)
     if run_migrations:
         migrate(engine)

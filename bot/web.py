@@ -113,7 +113,13 @@ class SlackWSGIApp:
             request = BoltRequest(body=body, query=environ.get("QUERY_STRING", ""), headers=headers)
         except ValueError:  # Bolt parses the body up front: broken JSON or a broken `payload=` form field
             return _json(start_response, 400, {"ok": False, "error": "invalid_body"})
-        response = self._bolt.dispatch(request)
+        try:
+            response = self._bolt.dispatch(request)
+        except (KeyError, IndexError, TypeError, AttributeError) as exc:
+            # Bolt's own middleware indexes into the payload before any listener runs (a view without a type, an
+            # action list that is empty): a signed but malformed request is the sender's error, not ours.
+            logger.warning("malformed Slack payload refused: %s", type(exc).__name__)
+            return _json(start_response, 400, {"ok": False, "error": "malformed_payload"})
         payload = response.body.encode("utf-8") if isinstance(response.body, str) else response.body
         if response.status == 404 and not payload:
             return _json(start_response, 404, {"ok": False, "error": "unhandled_request"})

@@ -77,7 +77,8 @@ class ScriptedModel:
         return [self.label_logprobs(conv, labels, role=role) for conv in conversations]
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        return [[float(len(text)), 1.0] for text in texts]
+        """As wide as MiniLM's (384), so the background sentiment scorer takes them instead of logging errors."""
+        return [[float(len(text)), 1.0, *([0.0] * 382)] for text in texts]
 
     def context_window(self, role: str = "chat") -> int:
         return self.window

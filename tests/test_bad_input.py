@@ -80,3 +80,44 @@ def test_unsigned_requests_are_refused_and_the_app_keeps_working(slack, emulator
     slack.event(slack.mention_event(CHANNEL, ALICE, f"<@{BOT_USER}> help", ts="1764391000.000100"))
     [reply] = emulator.wait_for("chat.postMessage")
     assert reply.args["text"] == texts.HELP
+
+
+COMMAND_CORPUS = [
+    ("/summarize", "'; DROP TABLE messages; --"),
+    ("/summarize", "last 99999999999999999999 days"),
+    ("/translate", "to fr " + "👍" * 10_000),
+    ("/translate", f"to {RTL_OVERRIDE}fr <!channel> \x00\x07"),
+    ("/translate", "to ```fr``` ```\n```"),
+    ("/sentiment", "daily at 25:99 in Mars/Olympus"),
+]
+
+
+@pytest.mark.parametrize(("command", "text"), COMMAND_CORPUS, ids=range(len(COMMAND_CORPUS)))
+def test_hostile_slash_commands_get_a_polite_answer_and_nothing_breaks(
+    slack, emulator, running_app, command: str, text: str
+) -> None:
+    response = slack.command(command, text, user_id=ALICE, channel_id=CHANNEL)
+    assert response.status == 200
+    with running_app.parlance.sessions() as session:  # the tables are still there and still answer
+        assert messages.recent_messages(session=session, team_id=TEAM, channel_id=CHANNEL, limit=1) is not None
+    assert "<!channel>" not in response.body.decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"type": "block_actions", "team": {"id": TEAM}, "user": {"id": ALICE}, "actions": []},
+        {"type": "block_actions", "team": {"id": TEAM}, "user": {"id": ALICE},
+         "actions": [{"action_id": "translate_pick", "type": "static_select"}]},
+        {"type": "message_action", "team": {"id": TEAM}, "user": {"id": ALICE}, "callback_id": "translate_message",
+         "channel": {"id": CHANNEL}, "message": {}},
+        {"type": "message_action", "team": {"id": TEAM}, "user": {"id": ALICE}, "callback_id": "summarize_thread"},
+        {"type": "view_submission", "team": {"id": TEAM}, "user": {"id": ALICE}, "view": {"callback_id": "nope"}},
+    ],
+    ids=["no-actions", "pick-without-value", "shortcut-empty-message", "shortcut-no-channel", "unknown-view"],
+)  # fmt: skip
+def test_broken_interactivity_payloads_are_refused_or_ignored(slack, emulator, running_app, payload: dict) -> None:
+    response = slack.interactive(payload)
+    assert 200 <= response.status < 500
+    time.sleep(0.3)
+    assert [c for c in emulator.calls("chat.postMessage") if c.ok] == []
