@@ -64,8 +64,15 @@ def backfill_channel(
 
 
 def backfill_thread(
-    *, client: WebClient, sessions: sessionmaker[Session], team_id: str, channel_id: str, thread_ts: str
+    *,
+    client: WebClient,
+    sessions: sessionmaker[Session],
+    team_id: str,
+    channel_id: str,
+    thread_ts: str,
+    oldest: str | None = None,
 ) -> int:
+    """Stores a thread's parent and replies; those posted before `oldest` (past the retention) are skipped."""
     stored = 0
     cursor: str | None = None
     for _page in range(MAX_PAGES):
@@ -73,7 +80,8 @@ def backfill_thread(
         if cursor:
             kwargs["cursor"] = cursor
         response = client.conversations_replies(**kwargs)
-        stored += _store(sessions, team_id, channel_id, response.get("messages", []))
+        page = [m for m in response.get("messages", []) if oldest is None or m.get("ts", "") >= oldest]
+        stored += _store(sessions, team_id, channel_id, page)
         cursor = (response.get("response_metadata") or {}).get("next_cursor")
         if not cursor:
             break

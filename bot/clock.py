@@ -11,6 +11,10 @@ dispatcher. Hence:
 - after an outage, APScheduler coalesces the missed runs into one (coalesce=True, no misfire limit), and even if it
   did not, every run would name the same latest period: one digest;
 - two clocks on one database both fire, and one insert wins: one digest.
+
+The clock also keeps the database from growing forever: every hour (and a minute after it starts) it drops event
+ids and finished jobs nobody needs any more and, when RETENTION_DAYS is set, purges older messages. Both are
+idempotent, so two clocks doing it is harmless; they log counts only, never text.
 """
 
 from __future__ import annotations
@@ -30,12 +34,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from handlers.digest_schedule import Period, Spec, latest_period, parse_spec
 from storage import digests as digest_queries
 from storage import jobs as job_queries
+from storage import retention as retention_queries
 
 logger = logging.getLogger(__name__)
 
 JOBSTORE = "default"
 DIGEST_JOB_KIND = "sentiment_digest"
 DEFAULT_SYNC_SECONDS = 30.0
+HOUSEKEEPING_EVERY = dt.timedelta(hours=1)
+HOUSEKEEPING_FIRST_RUN = dt.timedelta(minutes=1)  # soon after start, but not in the middle of starting up
+RETENTION_JOB = "retention"
+BOOKKEEPING_JOB = "bookkeeping"
 
 # The job store pickles a job's arguments, so a job names its database by a digest of the URL (no credentials in
 # the table) and finds the session factory of a clock running in this process here.
@@ -60,7 +69,7 @@ def database_key(url: str) -> str:
 
 
 def job_id(team_id: str, channel_id: str) -> str:
-    return f"sentiment-digest:{team_id}:{channel_id}"
+    return f"{retention_queries.SCHEDULED_DIGEST_PREFIX}{team_id}:{channel_id}"
 
 
 def fire_digest(db_key: str, team_id: str, channel_id: str, spec_text: str) -> int | None:
@@ -123,7 +132,8 @@ def queue_digest(
 
 
 class DigestClock:
-    """One APScheduler BackgroundScheduler over the shared job store, kept in step with channel_settings."""
+    """One APScheduler BackgroundScheduler over the shared job store, kept in step with channel_settings, plus
+    the housekeeping jobs (kept in memory: each clock runs its own)."""
 
     def __init__(
         self,
@@ -133,9 +143,11 @@ class DigestClock:
         sync_seconds: float = DEFAULT_SYNC_SECONDS,
         wake: Callable[[], None] | None = None,
         run_jobs: bool = True,
+        retention_days: int | None = None,
     ) -> None:
         """`run_jobs=False` opens the job store without a scheduler thread (tools and tests that read or move
-        jobs): a paused BackgroundScheduler would still run due jobs once on its way down."""
+        jobs): a paused BackgroundScheduler would still run due jobs once on its way down. `retention_days`
+        (RETENTION_DAYS) adds the hourly purge of older messages; None keeps them."""
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.jobstores.memory import MemoryJobStore
         from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -146,7 +158,10 @@ class DigestClock:
         self._db_key = database_key(engine.url.render_as_string(hide_password=False))
         self._wake = wake
         self._sync_lock = threading.Lock()
+        self._stop_lock = threading.Lock()
+        self._stopping = False
         self._run_jobs = run_jobs
+        self._retention_days = retention_days
         scheduler_class = BackgroundScheduler if run_jobs else _store_only_scheduler()
         self.scheduler = scheduler_class(
             jobstores={JOBSTORE: SQLAlchemyJobStore(engine=engine), "local": MemoryJobStore()},
@@ -156,6 +171,7 @@ class DigestClock:
         )
 
     def start(self) -> None:
+        self._stopping = False
         _SESSIONS[self._db_key] = self._sessions
         if self._wake is not None:
             _WAKERS[self._db_key] = self._wake
@@ -163,10 +179,21 @@ class DigestClock:
         if self._run_jobs:
             self.scheduler.add_job(self.sync, "interval", seconds=self._sync_seconds, id="sync", jobstore="local",
                                    next_run_time=dt.datetime.now(dt.UTC))  # fmt: skip
+            first = dt.datetime.now(dt.UTC) + HOUSEKEEPING_FIRST_RUN
+            every = HOUSEKEEPING_EVERY.total_seconds()
+            self.scheduler.add_job(self.prune_bookkeeping, "interval", seconds=every, id=BOOKKEEPING_JOB,
+                                   jobstore="local", next_run_time=first)  # fmt: skip
+            if self._retention_days is not None:
+                self.scheduler.add_job(self.purge, "interval", seconds=every, id=RETENTION_JOB, jobstore="local",
+                                       next_run_time=first)  # fmt: skip
         logger.info("digest clock started (sync every %.0fs)", self._sync_seconds)
 
     def stop(self) -> None:
+        """Lets a sync in progress finish first: APScheduler's shutdown holds the job-store lock while it waits for
+        running jobs, and a sync needs that lock, so stopping in the middle of one would hang forever."""
         if self.scheduler.state != 0:  # STATE_STOPPED
+            with self._stop_lock:
+                self._stopping = True
             self.scheduler.shutdown(wait=True)
 
     def sync(self) -> None:
@@ -175,6 +202,11 @@ class DigestClock:
         A job whose schedule did not change is left alone: replacing it would move its next run time and lose the
         run that an outage made it miss.
         """
+        with self._stop_lock:
+            if not self._stopping:
+                self._sync()
+
+    def _sync(self) -> None:
         from apscheduler.jobstores.base import ConflictingIdError, JobLookupError
 
         with self._sync_lock, self._sessions() as session:
@@ -202,6 +234,29 @@ class DigestClock:
                     replace_existing=key in existing,
                 )
             logger.info("digest schedule %s: %s", key, spec)
+
+    def purge(self) -> int:
+        """Deletes messages older than the retention (and what derives from them); returns how many went. A failure
+        is logged and the next hour tries again."""
+        if self._retention_days is None:
+            return 0
+        cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=self._retention_days)
+        try:
+            with self._sessions() as session:
+                return retention_queries.purge_older_than(session=session, cutoff=cutoff)
+        except Exception:
+            logger.exception("retention purge failed; it runs again within the hour")
+            return 0
+
+    def prune_bookkeeping(self) -> None:
+        """Event ids and finished jobs past their use, whatever the retention."""
+        try:
+            with self._sessions() as session:
+                pruned = retention_queries.prune_bookkeeping(session=session)
+        except Exception:
+            logger.exception("pruning event ids and finished jobs failed; it runs again within the hour")
+            return
+        logger.info("pruned %d event ids and %d finished jobs", pruned.event_ids, pruned.jobs)
 
     def _args(self, team_id: str, channel_id: str, spec: Spec) -> tuple[str, str, str, str]:
         return (self._db_key, team_id, channel_id, str(spec))
@@ -253,7 +308,12 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
     engine = make_engine(settings.database_url)
     migrate(engine)
-    clock = DigestClock(engine=engine, sessions=make_session_factory(engine), sync_seconds=args.sync_seconds)
+    clock = DigestClock(
+        engine=engine,
+        sessions=make_session_factory(engine),
+        sync_seconds=args.sync_seconds,
+        retention_days=settings.retention_days,
+    )
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())

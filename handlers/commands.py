@@ -1,4 +1,4 @@
-"""Reading what people type after /summarize and /translate. Pure parsing: no Slack, no database.
+"""Reading what people type after /summarize, /translate and /parlance. Pure parsing: no Slack, no database.
 
 Each parser returns either a request the dispatcher can act on or a `UsageError` whose text is shown to the
 caller as is, so every mistake gets a specific, polite answer instead of a generic failure.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 from handlers.languages import resolve_language
 
@@ -46,6 +47,13 @@ class TranslateRequest:
     language_code: str
     language_name: str
     text: str
+
+
+@dataclass(frozen=True)
+class ParlanceRequest:
+    """What `/parlance` was asked."""
+
+    action: Literal["help", "forget_me", "remember_me"]
 
 
 def parse_summarize(text: str, *, now: dt.datetime | None = None) -> SummarizeRequest | UsageError:
@@ -120,6 +128,19 @@ def parse_translate(text: str) -> TranslateRequest | UsageError:
     return TranslateRequest(language_code=language[0], language_name=language[1], text=body.strip())
 
 
+def parse_parlance(text: str) -> ParlanceRequest | UsageError:
+    """`/parlance`, `/parlance help`, `/parlance forget me`, `/parlance remember me`: case and spacing are free,
+    anything else gets the usage."""
+    words = tuple(text.lower().split())
+    if words in {(), ("help",), ("?",)}:
+        return ParlanceRequest("help")
+    if words == ("forget", "me"):
+        return ParlanceRequest("forget_me")
+    if words == ("remember", "me"):
+        return ParlanceRequest("remember_me")
+    return UsageError(f"I don't understand `{_shorten(text.strip())}`.\n{PARLANCE_USAGE}")
+
+
 def _shorten(value: str, limit: int = 40) -> str:
     value = value.replace("`", "'")
     return value if len(value) <= limit else value[: limit - 1] + "…"
@@ -129,6 +150,10 @@ SUMMARIZE_USAGE = (
     "*Usage:* `/summarize` (recent conversation) · `/summarize 200` (last 200 messages) · "
     "`/summarize 24h`, `/summarize 7d`, `/summarize today` · `/summarize <thread link>`. "
     "Add `public` at the end to post the summary for everyone."
+)
+PARLANCE_USAGE = (
+    "*Usage:* `/parlance forget me` (delete your stored messages here and stop storing new ones) · "
+    "`/parlance remember me` (store your new messages again) · `/parlance help` (what I store, and for how long)."
 )
 TRANSLATE_USAGE = (
     "*Usage:* `/translate fr Hello team` or `/translate to Japanese: Hello team`. "

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from storage.db import insert_if_absent
 from storage.models import Message
+from storage.retention import is_opted_out
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +54,11 @@ def save_message(
 ) -> bool:
     """Stores a message once; a second delivery of the same ts (Slack retry, mention + message event) is a no-op.
 
-    Returns whether a new row was written.
+    Returns whether a new row was written. Nothing is written for someone who asked `/parlance forget me`: every
+    way a message arrives (events, edits of unseen messages, backfill from Slack) comes through here.
     """
+    if not is_bot and user_id is not None and is_opted_out(session=session, team_id=team_id, user_id=user_id):
+        return False
     values = {
         "team_id": team_id,
         "channel_id": channel_id,

@@ -134,6 +134,17 @@ class ChannelSettings(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class UserOptOut(Base):
+    """People who asked `/parlance forget me`: their messages are not stored again until they ask to be remembered.
+    A row per workspace, because a Slack user id means a person only inside one workspace's settings."""
+
+    __tablename__ = "user_opt_outs"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class Digest(Base):
     """One digest per channel and period. The unique key is what makes a digest go out once, whichever clock (or
     how many) fires it, and however many periods an outage made it miss."""

@@ -1,0 +1,57 @@
+"""`/parlance`: what Parlance keeps about people, and forgetting it when they ask.
+
+Each answer is a few indexed reads and writes, so it is given in the ack itself (Bolt runs with
+process_before_response) rather than queued as a job. Every command is idempotent: a retried or repeated
+`forget me` finds nothing more to delete and the opt-out already recorded, so it changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import texts
+from handlers.commands import UsageError, parse_parlance
+from storage import retention as retention_queries
+
+logger = logging.getLogger(__name__)
+
+COMMAND = "/parlance"
+
+
+def count_messages(count: int) -> str:
+    return "1 message" if count == 1 else f"{count:,} messages"
+
+
+class PrivacyListeners:
+    def __init__(self, *, sessions: sessionmaker[Session], retention_days: int | None) -> None:
+        self._sessions = sessions
+        self._retention_days = retention_days
+
+    def on_parlance(self, ack: Ack, command: dict[str, Any]) -> None:
+        parsed = parse_parlance(command.get("text", ""))
+        if isinstance(parsed, UsageError):
+            ack(response_type="ephemeral", text=parsed.text)
+            return
+        if parsed.action == "help":
+            ack(response_type="ephemeral", text=self.help_text())
+            return
+        team_id, user_id = command.get("team_id") or "unknown", command["user_id"]
+        if parsed.action == "forget_me":
+            with self._sessions.begin() as session:
+                retention_queries.opt_out(session=session, team_id=team_id, user_id=user_id)
+                count = retention_queries.forget_user(session=session, team_id=team_id, user_id=user_id)
+            logger.info("forgot %d stored messages of a user in %s and opted them out", count, team_id)
+            ack(response_type="ephemeral", text=texts.FORGOT_YOU.format(messages=count_messages(count)))
+            return
+        with self._sessions.begin() as session:
+            was_out = retention_queries.opt_in(session=session, team_id=team_id, user_id=user_id)
+        ack(response_type="ephemeral", text=texts.REMEMBER_YOU if was_out else texts.NOT_FORGOTTEN)
+
+    def help_text(self) -> str:
+        days = self._retention_days
+        retention = texts.RETENTION_DAYS.format(days=days) if days else texts.RETENTION_FOREVER
+        return texts.PARLANCE_HELP.format(retention=retention)
