@@ -2,7 +2,7 @@
 
 Skills see people by name, never by raw id, and cite messages by permalink. Permalinks are built from the
 workspace URL that auth.test returns, the same shape chat.getPermalink answers, so citing ten messages costs
-no API calls.
+no API calls. The URL is that of the workspace the current job acts for (bot/teams.py).
 """
 
 from __future__ import annotations
@@ -14,17 +14,19 @@ import time
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.teams import Teams, current_team
+
 logger = logging.getLogger(__name__)
 
 NAME_TTL_SECONDS = 3600.0
 
 
 class Directory:
-    def __init__(self, client: WebClient, *, workspace_url: str | None = None) -> None:
+    def __init__(self, client: WebClient, *, teams: Teams) -> None:
         self._client = client
         self._names: dict[tuple[str, str], tuple[str, float]] = {}
         self._lock = threading.Lock()
-        self._workspace_url = _with_slash(workspace_url) if workspace_url else None
+        self._teams = teams
 
     def display_name(self, team_id: str, user_id: str | None) -> str:
         if not user_id:
@@ -55,21 +57,10 @@ class Directory:
         )
 
     def workspace_url(self) -> str:
-        if self._workspace_url is None:
-            url = "https://slack.com/"
-            try:
-                url = self._client.auth_test().get("url") or url
-            except SlackApiError:
-                logger.warning("auth.test failed; permalinks fall back to slack.com")
-            self._workspace_url = _with_slash(url)
-        return self._workspace_url
+        return self._teams.workspace_url(current_team.get())
 
     def permalink(self, channel_id: str, ts: str, thread_ts: str | None = None) -> str:
         link = f"{self.workspace_url()}archives/{channel_id}/p{ts.replace('.', '')}"
         if thread_ts and thread_ts != ts:
             link += f"?thread_ts={thread_ts}&cid={channel_id}"
         return link
-
-
-def _with_slash(url: str) -> str:
-    return url if url.endswith("/") else url + "/"

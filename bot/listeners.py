@@ -17,6 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import texts
 from bot.history import STORED_SUBTYPES, is_from_bot, store_slack_message
+from bot.installs import INSTALL_EVENTS, OAuthInstalls, register_install_listeners
+from bot.privacy import COMMAND as PARLANCE_COMMAND
+from bot.privacy import PrivacyListeners
 from bot.sentiment import COMMAND as SENTIMENT_COMMAND
 from bot.sentiment import register_sentiment_listeners
 from handlers.commands import MAX_COMMAND_TEXT, UsageError, parse_summarize, parse_translate
@@ -28,25 +31,38 @@ from storage import messages as message_queries
 logger = logging.getLogger(__name__)
 
 # What Slack must send us; manifest.yml declares the same (tests/test_manifest.py keeps them in step).
-EVENTS = ("app_mention", "message", "reaction_added", "app_home_opened")
-COMMANDS = ("/summarize", "/translate", SENTIMENT_COMMAND)
+EVENTS = ("app_mention", "message", "reaction_added", "app_home_opened", *INSTALL_EVENTS)
+COMMANDS = ("/summarize", "/translate", SENTIMENT_COMMAND, PARLANCE_COMMAND)
 SHORTCUTS = ("summarize_thread", "translate_message")
 ACTIONS = ("translate_pick",)
 
 
-def register_listeners(app: App, *, sessions: sessionmaker[Session], wake_dispatcher: Callable[[], None]) -> None:
+def register_listeners(
+    app: App,
+    *,
+    sessions: sessionmaker[Session],
+    wake_dispatcher: Callable[[], None],
+    retention_days: int | None = None,
+    installs: OAuthInstalls | None = None,
+) -> None:
     listeners = Listeners(sessions=sessions, wake_dispatcher=wake_dispatcher)
+    privacy = PrivacyListeners(sessions=sessions, retention_days=retention_days)
     events = {
         "app_mention": listeners.on_app_mention,
         "message": listeners.on_message,
         "reaction_added": listeners.on_reaction_added,
     }
-    commands = {"/summarize": listeners.on_summarize, "/translate": listeners.on_translate}
+    commands = {
+        "/summarize": listeners.on_summarize,
+        "/translate": listeners.on_translate,
+        PARLANCE_COMMAND: privacy.on_parlance,  # answered in the ack: fast, idempotent DB work
+    }
     shortcuts = {"summarize_thread": listeners.on_summarize_thread, "translate_message": listeners.on_translate_message}
     actions = {"translate_pick": listeners.on_translate_pick}
-    # The sentiment listeners register /sentiment and app_home_opened themselves.
+    # The sentiment listeners register /sentiment and app_home_opened, the install listeners their events.
     assert (set(events), set(commands), set(shortcuts), set(actions)) == (
-        set(EVENTS) - {"app_home_opened"}, set(COMMANDS) - {SENTIMENT_COMMAND}, set(SHORTCUTS), set(ACTIONS)
+        set(EVENTS) - {"app_home_opened", *INSTALL_EVENTS}, set(COMMANDS) - {SENTIMENT_COMMAND}, set(SHORTCUTS),
+        set(ACTIONS),
     )  # fmt: skip
     for name, listener in events.items():
         app.event(name)(listener)
@@ -57,6 +73,7 @@ def register_listeners(app: App, *, sessions: sessionmaker[Session], wake_dispat
     for name, listener in actions.items():
         app.action(name)(listener)
     register_sentiment_listeners(app, sessions=sessions, wake_dispatcher=wake_dispatcher)
+    register_install_listeners(app, sessions=sessions, installs=installs)  # tokens_revoked, app_uninstalled
     app.error(listeners.on_error)
 
 

@@ -54,6 +54,8 @@ def _run_local(settings: Settings, stack: contextlib.ExitStack, stdin: TextIO, s
         SLACK_BOT_TOKEN=bot_token,
         SLACK_SIGNING_SECRET=signing_secret,
         SLACK_API_URL=emulator.api_url,
+        SLACK_CLIENT_ID="",  # the emulated workspace has its bot token: no installs, whatever the environment says
+        SLACK_CLIENT_SECRET="",
         DATABASE_URL=database_url,
         PORT=0,
         MODEL_URL=settings.model_url,

@@ -48,10 +48,18 @@ class Settings(BaseSettings):
     retention_days: int | None = Field(default=None, ge=1, le=36500, validation_alias="RETENTION_DAYS")
     # How long a request waits for a busy or unreachable model before the user is told it gave up.
     model_wait_seconds: int = Field(default=600, ge=10, le=86400, validation_alias="MODEL_WAIT_SECONDS")
+    # The longest an orderly stop on SIGTERM/SIGINT takes; the default fits inside the 30 s that Kubernetes and
+    # Heroku wait before they SIGKILL.
+    shutdown_seconds: int = Field(default=25, ge=3, le=3600, validation_alias="SHUTDOWN_SECONDS")
 
     @field_validator(
-        "slack_bot_token", "slack_signing_secret", "slack_app_token", "slack_client_id", "slack_client_secret",
-        "retention_days", mode="before"
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "slack_client_id",
+        "slack_client_secret",
+        "retention_days",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
@@ -77,7 +85,7 @@ class Settings(BaseSettings):
                 raise ValueError("must be an app-level token starting with 'xapp-' (Basic Information page)")
         return value
 
-    @field_validator("slack_signing_secret")
+    @field_validator("slack_signing_secret", "slack_client_secret")
     @classmethod
     def _signing_secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:
@@ -121,7 +129,17 @@ class Settings(BaseSettings):
     @property
     def has_slack_credentials(self) -> bool:
         """Whether a real Slack workspace is configured; without one `python -m bot` starts local mode."""
-        return self.slack_bot_token is not None or self.slack_signing_secret is not None
+        return (
+            self.slack_bot_token is not None
+            or self.slack_signing_secret is not None
+            or self.slack_client_id is not None
+            or self.slack_client_secret is not None
+        )
+
+    @property
+    def oauth_install(self) -> bool:
+        """Installed in several workspaces through Slack OAuth: each one's token comes from its install."""
+        return self.slack_client_id is not None and self.slack_client_secret is not None
 
     @property
     def socket_mode(self) -> bool:
@@ -129,6 +147,9 @@ class Settings(BaseSettings):
 
     def require_slack(self) -> None:
         """Checks that the settings needed to talk to Slack are all present, naming the first one missing."""
+        if self.slack_client_id is not None or self.slack_client_secret is not None:
+            self._require_oauth_install()
+            return
         if self.slack_bot_token is None:
             raise SettingsError(
                 "SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-…) from your Slack app's "
@@ -139,6 +160,27 @@ class Settings(BaseSettings):
                 "SLACK_SIGNING_SECRET is not set: copy it from your Slack app's Basic Information page "
                 "(or set SLACK_APP_TOKEN to use Socket Mode)"
             )
+
+    def _require_oauth_install(self) -> None:
+        if self.slack_client_id is None or self.slack_client_secret is None:
+            missing = "SLACK_CLIENT_ID" if self.slack_client_id is None else "SLACK_CLIENT_SECRET"
+            raise SettingsError(
+                f"{missing} is not set: installing in several workspaces needs both SLACK_CLIENT_ID and "
+                "SLACK_CLIENT_SECRET (your Slack app's Basic Information page, App Credentials)"
+            )
+        if self.slack_bot_token is not None:
+            raise SettingsError(
+                "SLACK_BOT_TOKEN is set together with SLACK_CLIENT_ID and SLACK_CLIENT_SECRET: with those, each "
+                "workspace's token comes from its install at /slack/install; unset SLACK_BOT_TOKEN"
+            )
+        if self.socket_mode:
+            raise SettingsError(
+                "SLACK_APP_TOKEN (Socket Mode) cannot be used with SLACK_CLIENT_ID and SLACK_CLIENT_SECRET: "
+                "installing in several workspaces needs the HTTP paths /slack/install and /slack/oauth_redirect; "
+                "unset SLACK_APP_TOKEN"
+            )
+        if self.slack_signing_secret is None:
+            raise SettingsError("SLACK_SIGNING_SECRET is not set: copy it from your Slack app's Basic Information page")
 
 
 _ALIASES = {name: field.validation_alias for name, field in Settings.model_fields.items()}

@@ -11,6 +11,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
@@ -26,6 +27,8 @@ from slack_sdk.http_retry.builtin_handlers import (
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from slack_sdk.signature import SignatureVerifier
 
+from bot import slack_io
+from bot.app import slack_retry_handlers
 from bot.emulator import SlackEmulator, SlackSender, signature
 
 SECRET = "test-signing-secret"
@@ -266,6 +269,37 @@ def test_server_errors_and_dropped_connections(emu: SlackEmulator) -> None:
     assert [m["text"] for m in emu.messages("C1")] == ["after outage", "after drop"]
 
 
+def test_a_drop_after_the_call_was_carried_out_doubles_a_blind_retry_but_not_ours(emu: SlackEmulator) -> None:
+    """Slack posted, then the connection broke: slack_sdk's own connection retry posts the message a second time.
+    Parlance's handler never repeats a post; the message is found by its metadata instead."""
+    quick = FixedValueRetryIntervalCalculator(0.01)
+    blind = WebClient(
+        token="xoxb-test", base_url=emu.api_url, retry_handlers=[ConnectionErrorRetryHandler(interval_calculator=quick)]
+    )
+    emu.fail("chat.postMessage", status=0, carried_out=True)
+    blind.chat_postMessage(channel="C1", text="twice")
+    assert [m["text"] for m in emu.messages("C1")] == ["twice", "twice"]
+
+    careful = WebClient(token="xoxb-test", base_url=emu.api_url, retry_handlers=slack_retry_handlers())
+    emu.fail("chat.postMessage", status=0, carried_out=True)
+    with pytest.raises(ConnectionError):
+        slack_io.post_in_thread(client=careful, channel="C1", thread_ts=None, text="once", job_id=42)
+    dropped = emu.calls("chat.postMessage")[-1]
+    assert (dropped.status, dropped.response["ts"]) == (0, emu.messages("C1")[-1]["ts"])
+    assert [m["text"] for m in emu.messages("C1")] == ["twice", "twice", "once"]
+    found = slack_io.find_job_replies(client=careful, channel="C1", thread_ts=None, job_id=42, oldest="0")
+    assert found == [dropped.response["ts"]]
+    assert emu.calls("conversations.history")[-1].args["include_all_metadata"] == "1"
+
+
+def test_history_returns_metadata_only_when_asked_as_slack_does(emu: SlackEmulator, client: WebClient) -> None:
+    client.chat_postMessage(channel="C1", text="tagged", metadata=slack_io.reply_metadata(7))
+    [plain] = client.conversations_history(channel="C1")["messages"]
+    [full] = client.conversations_history(channel="C1", include_all_metadata=True)["messages"]
+    assert "metadata" not in plain
+    assert full["metadata"] == {"event_type": "parlance_reply", "event_payload": {"job_id": "7"}}
+
+
 def test_wait_for_times_out_with_a_readable_dump(emu: SlackEmulator, client: WebClient) -> None:
     client.chat_postMessage(channel="C1", text="hello")
     with pytest.raises(AssertionError, match=r"chat\.postMessage -> 200 ok \(channel='C1', text='hello'\)"):
@@ -475,3 +509,46 @@ def test_socket_mode_refuses_an_unknown_ticket(emu: SlackEmulator) -> None:
         assert json.loads(ws.recv(timeout=5))["type"] == "hello"
     with pytest.raises(InvalidStatus):
         connect(good, open_timeout=5)  # tickets are single use, as Slack's are
+
+
+# ----- several workspaces and the OAuth install --------------------------------------------------------------
+
+
+def test_each_team_has_its_own_bot_token_and_sees_only_its_own_workspace(emu: SlackEmulator, client: WebClient) -> None:
+    beta = emu.add_team("T0BETA", team_domain="beta", bot_user_id="U0BOTB", bot_id="B0BOTB")
+    beta.add_channel("C2", name="beta-general")
+    beta_client = WebClient(token=beta.bot_token, base_url=emu.api_url)
+    me = beta_client.auth_test()
+    assert (me["team_id"], me["user_id"], me["url"]) == ("T0BETA", "U0BOTB", "https://beta.slack.com/")
+    assert error_of(lambda: beta_client.chat_postMessage(channel="C1", text="x")) == "channel_not_found"
+    assert error_of(lambda: client.chat_postMessage(channel="C2", text="x")) == "channel_not_found"
+    beta_client.chat_postMessage(channel="C2", text="hello beta")
+    assert [m["user"] for m in beta.messages("C2")] == ["U0BOTB"] and emu.messages("C1") == []
+    assert [c.token for c in emu.calls("chat.postMessage") if c.ok] == [beta.bot_token]
+    emu.revoke(beta)
+    assert error_of(lambda: beta_client.auth_test()) == "token_revoked"
+    assert client.auth_test()["team_id"] == "T0001"
+
+
+def test_oauth_v2_access_trades_a_code_once_for_the_teams_bot_token(emu: SlackEmulator) -> None:
+    from bot.emulator import ConsentError
+
+    emu.oauth.redirect_urls = ["https://app.example/slack/oauth_redirect"]
+    url = f"https://slack.com/oauth/v2/authorize?state=s1&client_id={emu.oauth.client_id}&scope=chat:write,commands"
+    back = urlsplit(emu.oauth.authorize(url, team=emu, user="U1"))
+    assert f"{back.scheme}://{back.netloc}{back.path}" == "https://app.example/slack/oauth_redirect"
+    query = {key: values[0] for key, values in parse_qs(back.query).items()}
+    assert query["state"] == "s1"
+    anonymous = WebClient(base_url=emu.api_url)
+    credentials = {"client_id": emu.oauth.client_id, "client_secret": emu.oauth.client_secret}
+    answer = anonymous.oauth_v2_access(code=query["code"], **credentials)
+    assert (answer["access_token"], answer["token_type"], answer["bot_user_id"]) == ("xoxb-test", "bot", "U0BOT")
+    assert answer["team"] == {"id": "T0001", "name": "Parlance"} and answer["authed_user"] == {"id": "U1"}
+    assert answer["scope"] == "chat:write,commands" and answer["app_id"] == "A0APP"
+    assert error_of(lambda: anonymous.oauth_v2_access(code=query["code"], **credentials)) == "invalid_code"
+    wrong = {**credentials, "client_secret": "wrong"}
+    assert error_of(lambda: anonymous.oauth_v2_access(code="1.2", **wrong)) == "bad_client_secret"
+    with pytest.raises(ConsentError):
+        emu.oauth.authorize(url.replace(emu.oauth.client_id, "9.9"), team=emu, user="U1")
+    with pytest.raises(ConsentError):
+        emu.oauth.authorize("https://example.com/oauth/v2/authorize?client_id=x", team=emu, user="U1")

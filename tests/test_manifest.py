@@ -4,6 +4,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.installs import BOT_SCOPES, REDIRECT_PATH
 from bot.listeners import COMMANDS, EVENTS, SHORTCUTS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,6 +18,8 @@ _EVENT_SCOPES = {
     "message.im": "im:history",
     "reaction_added": "reactions:read",
     "app_home_opened": None,
+    "tokens_revoked": None,
+    "app_uninstalled": None,
 }
 
 
@@ -34,6 +37,14 @@ def test_scopes_are_exactly_what_the_events_and_replies_need() -> None:
     needed = {_EVENT_SCOPES[name] for name in subscribed if _EVENT_SCOPES[name]}
     needed |= {"chat:write", "commands", "users:read", "files:write", "channels:read"}
     assert set(MANIFEST["oauth_config"]["scopes"]["bot"]) == needed
+
+
+def test_an_install_through_oauth_asks_for_the_manifests_scopes() -> None:
+    assert list(BOT_SCOPES) == MANIFEST["oauth_config"]["scopes"]["bot"]
+
+
+def test_the_oauth_redirect_url_is_the_path_the_app_serves() -> None:
+    assert [url.endswith(REDIRECT_PATH) for url in MANIFEST["oauth_config"]["redirect_urls"]] == [True]
 
 
 def test_message_shortcuts_match_the_listeners() -> None:

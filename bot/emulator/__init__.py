@@ -12,8 +12,10 @@ Nothing in the app knows it is not Slack.
 """
 
 from bot.emulator.emulator import SlackEmulator
+from bot.emulator.oauth import ConsentError
 from bot.emulator.sender import SentResponse, SlackSender
 from bot.emulator.signing import signature
+from bot.emulator.teams import EmulatedTeam
 from bot.emulator.web_api import ApiCall
 
-__all__ = ["ApiCall", "SentResponse", "SlackEmulator", "SlackSender", "signature"]
+__all__ = ["ApiCall", "ConsentError", "EmulatedTeam", "SentResponse", "SlackEmulator", "SlackSender", "signature"]

@@ -1,4 +1,8 @@
-"""SlackEmulator: one object a test or the local mode holds, wiring the workspace to its two transports.
+"""SlackEmulator: one object a test or the local mode holds, wiring the workspaces to the two transports.
+
+The emulator is also its first workspace (an `EmulatedTeam`), so single-workspace tests seed and inspect it
+directly; `add_team` adds more workspaces for an app installed in several, each with its own bot token, and
+`oauth` is Slack's side of installing the app in one of them.
 
 The Web API (HTTP) starts with the emulator; Socket Mode starts on the first apps.connections.open (or at
 start with socket_mode=True), so HTTP-only runs never import the websocket library.
@@ -6,16 +10,16 @@ start with socket_mode=True), so HTTP-only runs never import the websocket libra
 
 from __future__ import annotations
 
-import copy
+import secrets
 import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from bot.emulator.events import EventFactory
-from bot.emulator.response_urls import ResponseUrls
+from bot.emulator.oauth import OAuthApp
+from bot.emulator.teams import EmulatedTeam, TeamRegistry
 from bot.emulator.web_api import ApiCall, WebApi
-from bot.emulator.workspace import Identity, UnknownChannelError, Workspace
+from bot.emulator.workspace import Identity
 
 if TYPE_CHECKING:
     from bot.emulator.socket_mode import SocketModeServer
@@ -34,8 +38,9 @@ def _summary(call: ApiCall) -> str:
     return f"{call.method} -> {call.status} {outcome} ({args})"
 
 
-class SlackEmulator:
-    """A Slack workspace on 127.0.0.1: Web API, upload URLs, response_urls and Socket Mode."""
+class SlackEmulator(EmulatedTeam):
+    """Slack on 127.0.0.1: Web API, upload URLs, response_urls and Socket Mode, for one app in one or more
+    workspaces (this object is the first)."""
 
     def __init__(
         self,
@@ -50,8 +55,10 @@ class SlackEmulator:
         team_name: str = "Parlance",
         bot_name: str = "parlance",
         socket_mode: bool = False,
+        client_id: str = "1111111111.2222222222",
+        client_secret: str = "emulator-client-secret",
     ) -> None:
-        self.identity = Identity(
+        identity = Identity(
             team_id=team_id,
             team_domain=team_domain,
             team_name=team_name,
@@ -60,18 +67,12 @@ class SlackEmulator:
             bot_name=bot_name,
             app_id=app_id,
         )
-        self.bot_token = bot_token
+        super().__init__(identity, bot_token=bot_token)
         self.app_token = app_token
-        self.workspace = Workspace(self.identity)
-        self.response_urls = ResponseUrls(self.workspace)
-        self.events = EventFactory(self.identity, self.workspace)
-        self._web = WebApi(
-            self.workspace,
-            bot_token=bot_token,
-            app_token=app_token,
-            response_urls=self.response_urls,
-            socket_url=self.socket_url,
-        )
+        self.teams = TeamRegistry()
+        self.teams.add(self)
+        self.oauth = OAuthApp(client_id=client_id, client_secret=client_secret, app_id=app_id, teams=self.teams)
+        self._web = WebApi(self.teams, home=self, app_token=app_token, oauth=self.oauth, socket_url=self.socket_url)
         self._want_socket = socket_mode
         self._socket: SocketModeServer | None = None
         self._socket_lock = threading.Lock()
@@ -104,44 +105,39 @@ class SlackEmulator:
         """Give this to WebClient(base_url=...) (our SLACK_API_URL)."""
         return self._web.base_url + "api/"
 
-    # ----- seeding the workspace ----------------------------------------------------------------------
+    # ----- workspaces ---------------------------------------------------------------------------------
 
-    def add_user(
-        self, user_id: str, *, name: str, real_name: str | None = None, tz: str = "Europe/Paris", is_bot: bool = False
-    ) -> dict[str, Any]:
-        return self.workspace.add_user(user_id, name=name, real_name=real_name, tz=tz, is_bot=is_bot)
+    def add_team(
+        self,
+        team_id: str,
+        *,
+        team_domain: str,
+        team_name: str | None = None,
+        bot_user_id: str,
+        bot_id: str,
+        bot_token: str | None = None,
+    ) -> EmulatedTeam:
+        """Another workspace the same app can be installed in, with a bot user and a bot token of its own.
+        Seed and inspect it through the returned team; give it to SlackSender(emulator=...) to send its events."""
+        identity = Identity(
+            team_id=team_id,
+            team_domain=team_domain,
+            team_name=team_name or team_domain,
+            bot_user_id=bot_user_id,
+            bot_id=bot_id,
+            bot_name=self.identity.bot_name,
+            app_id=self.identity.app_id,
+        )
+        team = self.teams.add(
+            EmulatedTeam(identity, bot_token=bot_token or f"xoxb-{team_id.lower()}-{secrets.token_hex(12)}")
+        )
+        team.response_urls.base_url = self._web.base_url
+        return team
 
-    def add_channel(
-        self, channel_id: str, *, name: str, is_private: bool = False, is_member: bool = True, user: str | None = None
-    ) -> dict[str, Any]:
-        """A conversation the bot can see. is_member=False: the bot has not joined (not_in_channel).
-        `D…` ids are DMs with `user`."""
-        return self.workspace.add_channel(channel_id, name=name, is_private=is_private, is_member=is_member, user=user)
-
-    def add_message(
-        self, channel: str, *, user: str, text: str, ts: str | None = None, thread_ts: str | None = None, **fields: Any
-    ) -> str:
-        """Seed history that conversations.history/replies return. Extra fields (metadata, subtype...) are
-        stored as given. Returns the message ts."""
-        ws = self.workspace
-        with ws.lock:
-            if channel not in ws.channels:
-                raise UnknownChannelError(channel)
-            if thread_ts and ws.find(channel, thread_ts) is None:
-                raise ValueError(f"no message {thread_ts} in {channel} to reply to: add the parent first")
-            message: dict[str, Any] = {
-                "type": "message",
-                "user": user,
-                "text": text,
-                "ts": ts or ws.next_ts(),
-                "team": self.identity.team_id,
-            }
-            if user == self.identity.bot_user_id:
-                message.update({"bot_id": self.identity.bot_id, "app_id": self.identity.app_id})
-            if thread_ts:
-                message["thread_ts"] = thread_ts
-            message.update(copy.deepcopy(fields))
-            return ws.add(channel, message)["ts"]
+    def revoke(self, team: EmulatedTeam) -> None:
+        """Slack stops accepting the team's bot token (`token_revoked`), as when the app is removed from the
+        workspace or its token is revoked. Send the app_uninstalled / tokens_revoked events with SlackSender."""
+        self.teams.revoke(team)
 
     # ----- what happened ------------------------------------------------------------------------------
 
@@ -170,48 +166,16 @@ class SlackEmulator:
                 )
             time.sleep(POLL_SECONDS)
 
-    def fail(self, method: str, *, status: int = 429, retry_after: int = 1, times: int = 1) -> None:
+    def fail(
+        self, method: str, *, status: int = 429, retry_after: int = 1, times: int = 1, carried_out: bool = False
+    ) -> None:
         """Make the next `times` calls of `method` ("*" for any) fail: 429 (ratelimited, with Retry-After),
-        a 5xx (fatal_error), or 0 (hang up after reading the request; the call is not carried out)."""
-        self._web.fail(method, status=status, retry_after=retry_after, times=times)
+        a 5xx (fatal_error), or 0 (hang up after reading the request; the call is not carried out).
 
-    def messages(
-        self, channel: str, *, thread_ts: str | None = None, include_replies: bool = False
-    ) -> list[dict[str, Any]]:
-        """The channel as users see it now, oldest first: top-level messages, or one thread (parent first).
-        include_replies=True lists every message of the channel, thread replies included."""
-        ws = self.workspace
-        with ws.lock:
-            if channel not in ws.channels:
-                raise UnknownChannelError(channel)
-            if thread_ts:
-                found = ws.replies(channel, thread_ts)
-            elif include_replies:
-                found = ws.history[channel]
-            else:
-                found = ws.top_level(channel)
-            return copy.deepcopy(found)
-
-    def ephemeral_messages(self, channel: str | None = None) -> list[dict[str, Any]]:
-        """Ephemeral messages (chat.postEphemeral and ephemeral response_url answers)."""
-        return [
-            m for m in self.workspace.snapshot(self.workspace.ephemerals) if channel is None or m["channel"] == channel
-        ]
-
-    def response_url_posts(self) -> list[dict[str, Any]]:
-        """The JSON bodies the app POSTed to response_urls, in order."""
-        return self.response_urls.snapshot()
-
-    @property
-    def uploaded_files(self) -> list[dict[str, Any]]:
-        """Completed v2 uploads: file_id, filename, title, channel_id, thread_ts, initial_comment, length,
-        content (bytes), message_ts."""
-        return self.workspace.snapshot(self.workspace.uploaded_files)
-
-    @property
-    def home_views(self) -> dict[str, dict[str, Any]]:
-        """The App Home view last published for each user."""
-        return self.workspace.snapshot(self.workspace.home_views)
+        carried_out=True (with status 0): do the call, then hang up before answering, as when a connection breaks
+        after Slack posted the message. The call is recorded with status 0 and the answer the client never got.
+        """
+        self._web.fail(method, status=status, retry_after=retry_after, times=times, carried_out=carried_out)
 
     # ----- Socket Mode --------------------------------------------------------------------------------
 

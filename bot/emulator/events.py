@@ -162,6 +162,21 @@ class EventFactory:
             event["item_user"] = stored["user"]
         return event
 
+    def app_uninstalled_event(self) -> dict[str, Any]:
+        """Sent once the app was removed from the workspace (its tokens are already revoked)."""
+        return {"type": "app_uninstalled", "event_ts": self.next_ts()}
+
+    def tokens_revoked_event(self, *, bot: list[str] | None = None, oauth: list[str] | None = None) -> dict[str, Any]:
+        """Sent when tokens are revoked: `bot` lists bot user ids, `oauth` the users whose user tokens went."""
+        tokens: dict[str, list[str]] = {}
+        if oauth:
+            tokens["oauth"] = list(oauth)
+        if bot is None and not oauth:
+            bot = [self.identity.bot_user_id]
+        if bot:
+            tokens["bot"] = list(bot)
+        return {"type": "tokens_revoked", "tokens": tokens, "event_ts": self.next_ts()}
+
     # ----- envelopes and other payloads ---------------------------------------------------------------
 
     def event_callback(self, event: dict[str, Any], *, event_id: str | None = None) -> dict[str, Any]:

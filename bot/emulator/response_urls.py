@@ -43,6 +43,11 @@ class ResponseUrls:
             self._targets[key] = _Target(channel_id, user_id)
         return f"{self.base_url}{RESPONSE_PATH}{key}"
 
+    def issued(self, key: str) -> bool:
+        """Whether this workspace handed out `key` (each workspace has its own response_urls)."""
+        with self._lock:
+            return key in self._targets
+
     def receive(self, key: str, body: bytes) -> tuple[int, str]:
         """Handle a POST to a response_url; returns (HTTP status, plain-text body) as Slack's hooks do."""
         with self._lock:

@@ -1,7 +1,7 @@
 """SlackSender: sends the app the HTTP requests Slack sends, signed, with Slack's headers and bodies.
 
-Given the emulator, it first applies the user's action to the emulated workspace (Slack stores a message
-before it delivers the event), so the app's history reads agree with the events it receives.
+Given the emulator (or one of its teams), it first applies the user's action to that emulated workspace (Slack
+stores a message before it delivers the event), so the app's history reads agree with the events it receives.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from bot.emulator.signing import signed_headers
 from bot.emulator.workspace import Identity
 
 if TYPE_CHECKING:
-    from bot.emulator.emulator import SlackEmulator
+    from bot.emulator.teams import EmulatedTeam
 
 USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
 FORM = "application/x-www-form-urlencoded"
@@ -50,7 +50,7 @@ class SlackSender:
         app_url: str,
         signing_secret: str,
         team_id: str = "T0001",
-        emulator: SlackEmulator | None = None,
+        emulator: EmulatedTeam | None = None,
         *,
         bot_user_id: str = "U0BOT",
         api_app_id: str = "A0APP",
@@ -82,6 +82,8 @@ class SlackSender:
         self.edit_event = self.events.edit_event
         self.delete_event = self.events.delete_event
         self.reaction_event = self.events.reaction_event
+        self.app_uninstalled_event = self.events.app_uninstalled_event
+        self.tokens_revoked_event = self.events.tokens_revoked_event
 
     # ----- what Slack sends ---------------------------------------------------------------------------
 

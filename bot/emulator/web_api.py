@@ -2,7 +2,8 @@
 
 The order of checks follows Slack: an injected fault (rate limit, outage) wins, then an unknown method,
 then the token, then the method's own argument checks. Every /api/ request is recorded, refused or not,
-so tests can assert on retries as well as on successes.
+so tests can assert on retries as well as on successes. A bot token opens the workspace it was issued for
+and no other, as on Slack, so an app installed in several teams is caught using the wrong team's token.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from urllib.parse import parse_qsl, urlsplit
 from bot.emulator.answers import Answer, decode_json_args, error
 from bot.emulator.methods import METHODS, MethodContext
 from bot.emulator.methods.files import UPLOAD_PATH, receive_bytes
-from bot.emulator.response_urls import RESPONSE_PATH, ResponseUrls
-from bot.emulator.workspace import Workspace, new_id
+from bot.emulator.oauth import OAuthApp
+from bot.emulator.response_urls import RESPONSE_PATH
+from bot.emulator.teams import EmulatedTeam, TeamRegistry
+from bot.emulator.workspace import new_id
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +50,21 @@ class ApiCall:
     def ok(self) -> bool:
         return self.status == 200 and self.response.get("ok") is True
 
+    @property
+    def token(self) -> str | None:
+        """The token the call carried (`Authorization: Bearer`, or a form's `token` field), if any."""
+        bearer = self.headers.get("authorization", "")
+        if bearer.lower().startswith("bearer "):
+            return bearer[7:].strip() or None
+        return str(self.args["token"]) if self.args.get("token") else None
+
 
 @dataclass
 class _Fault:
     status: int
     retry_after: int
     remaining: int
+    carried_out: bool = False  # a drop after doing the call: Slack did it, the client never hears so
 
 
 @dataclass
@@ -60,6 +72,7 @@ class _Reply:
     status: int
     body: bytes
     headers: dict[str, str]
+    hang_up: bool = False  # recorded as the answer, then the connection is closed instead of sending it
 
 
 def _json_reply(status: int, answer: Answer, **headers: str) -> _Reply:
@@ -99,21 +112,21 @@ def parse_args(query: str, body: bytes, content_type: str) -> tuple[dict[str, An
 
 
 class WebApi:
-    """Serves the Web API for one workspace and records every call."""
+    """Serves the Web API for the app's workspaces and records every call."""
 
     def __init__(
         self,
-        workspace: Workspace,
+        teams: TeamRegistry,
         *,
-        bot_token: str,
+        home: EmulatedTeam,
         app_token: str,
-        response_urls: ResponseUrls,
+        oauth: OAuthApp,
         socket_url: Callable[[], str],
     ) -> None:
-        self.workspace = workspace
-        self.bot_token = bot_token
+        self.teams = teams
+        self.home = home  # the workspace app-level calls (Socket Mode) belong to
         self.app_token = app_token
-        self.response_urls = response_urls
+        self.oauth = oauth
         self._socket_url = socket_url
         self._calls: list[ApiCall] = []
         self._faults: dict[str, deque[_Fault]] = {}
@@ -129,7 +142,8 @@ class WebApi:
         server.web_api = self
         self._server = server
         self.base_url = f"http://127.0.0.1:{server.server_address[1]}/"
-        self.response_urls.base_url = self.base_url
+        for team in self.teams.all():
+            team.response_urls.base_url = self.base_url
         # A short poll interval keeps stop() (and so every test's teardown) quick.
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="slack-emulator-http", daemon=True
@@ -148,11 +162,13 @@ class WebApi:
         with self._lock:
             return [copy.deepcopy(c) for c in self._calls if method is None or c.method == method]
 
-    def fail(self, method: str, *, status: int, retry_after: int, times: int) -> None:
+    def fail(self, method: str, *, status: int, retry_after: int, times: int, carried_out: bool = False) -> None:
         if status not in (DROP, 429) and not 500 <= status <= 599:
             raise ValueError(f"fail() takes status 429, 5xx or 0 (drop the connection), not {status}")
+        if carried_out and status != DROP:
+            raise ValueError("carried_out=True goes with status 0: Slack answers a 429 or a 5xx without doing the call")
         with self._lock:
-            self._faults.setdefault(method, deque()).append(_Fault(status, retry_after, times))
+            self._faults.setdefault(method, deque()).append(_Fault(status, retry_after, times, carried_out))
 
     # ----- request handling ---------------------------------------------------------------------------
 
@@ -173,32 +189,42 @@ class WebApi:
         received = time.time()
         args, body_problem = parse_args(query, body, headers.get("content-type", ""))
         reply = self._answer(method, args, body_problem, headers)
-        status = reply.status if reply else DROP
-        response = json.loads(reply.body) if reply else {}
+        dropped = reply is None or reply.hang_up
+        status = reply.status if reply is not None and not reply.hang_up else DROP
+        response = json.loads(reply.body) if reply else {}  # after a carried-out drop: what the client never got
         with self._lock:
             self._calls.append(ApiCall(method, args, headers, status, response, received))
         logger.debug("emulated %s -> %s %s", method, status, response.get("error", "ok"))
-        return reply
+        return None if dropped else reply
 
     def _answer(
         self, method: str, args: dict[str, Any], body_problem: Answer | None, headers: dict[str, str]
     ) -> _Reply | None:
         fault = self._take_fault(method)
+        if fault is not None and fault.carried_out:
+            reply = self._carry_out(method, args, body_problem, headers)
+            reply.hang_up = True
+            return reply
         if fault is not None:
             if fault.status == DROP:
                 return None
             if fault.status == 429:
                 return _json_reply(429, error("ratelimited"), **{"Retry-After": str(fault.retry_after)})
             return _json_reply(fault.status, error("fatal_error"))
+        return self._carry_out(method, args, body_problem, headers)
+
+    def _carry_out(
+        self, method: str, args: dict[str, Any], body_problem: Answer | None, headers: dict[str, str]
+    ) -> _Reply:
         spec = METHODS.get(method)
         if spec is None:
             return _json_reply(200, error("unknown_method", req_method=method))
         if body_problem:
             return _json_reply(200, body_problem)
-        problem = self._auth_problem(spec.token, headers, args)
+        problem, team = self._auth_problem(spec.token, headers, args)
         if problem:
             return _json_reply(200, error(problem))
-        ctx = MethodContext(self.workspace, self.base_url, self._socket_url)
+        ctx = MethodContext(team.workspace, self.base_url, self._socket_url, oauth=self.oauth, headers=headers)
         try:
             answer = spec.handler(ctx, args)
         except Exception:  # a bug in the emulator must look like a Slack outage, not hang the app
@@ -206,27 +232,38 @@ class WebApi:
             return _json_reply(500, error("fatal_error"))
         return _json_reply(200, answer)
 
-    def _auth_problem(self, wanted: str, headers: dict[str, str], args: dict[str, Any]) -> str | None:
-        """Slack reads the token from `Authorization: Bearer`, or from a form's `token` field (never JSON's)."""
+    def _auth_problem(
+        self, wanted: str, headers: dict[str, str], args: dict[str, Any]
+    ) -> tuple[str | None, EmulatedTeam]:
+        """Slack reads the token from `Authorization: Bearer`, or from a form's `token` field (never JSON's).
+        Returns the error code, if any, and the workspace the token opens."""
+        if wanted == "client":  # oauth.v2.access checks the app's client credentials itself
+            return None, self.home
         bearer = headers.get("authorization", "")
         token = bearer[7:].strip() if bearer.lower().startswith("bearer ") else ""
         is_json = headers.get("content-type", "").startswith("application/json")
         if not token and not is_json:
             token = str(args.get("token") or "")
         if not token:
-            return "not_authed"
-        kind = {self.bot_token: "bot", self.app_token: "app"}.get(token)
-        if kind is None:
-            return "invalid_auth"
-        return None if kind == wanted else "not_allowed_token_type"
+            return "not_authed", self.home
+        if token == self.app_token:
+            return (None if wanted == "app" else "not_allowed_token_type"), self.home
+        team = self.teams.owner(token)
+        if team is None:
+            return ("token_revoked" if self.teams.is_revoked(token) else "invalid_auth"), self.home
+        return (None if wanted == "bot" else "not_allowed_token_type"), team
 
     def handle_other(self, path: str, body: bytes, headers: dict[str, str]) -> _Reply:
         """Upload URLs and response_urls: plain-text answers, as files.slack.com and hooks.slack.com give."""
         if path.startswith("/" + UPLOAD_PATH):
-            ctx = MethodContext(self.workspace, self.base_url, self._socket_url)
-            status, text = receive_bytes(ctx, path[len(UPLOAD_PATH) + 1 :], body, headers.get("content-type", ""))
+            key = path[len(UPLOAD_PATH) + 1 :]
+            team = next((t for t in self.teams.all() if key in t.workspace.snapshot(t.workspace.upload_tokens)), None)
+            ctx = MethodContext((team or self.home).workspace, self.base_url, self._socket_url)
+            status, text = receive_bytes(ctx, key, body, headers.get("content-type", ""))
         elif path.startswith("/" + RESPONSE_PATH):
-            status, text = self.response_urls.receive(path[len(RESPONSE_PATH) + 1 :], body)
+            key = path[len(RESPONSE_PATH) + 1 :]
+            team = next((t for t in self.teams.all() if t.response_urls.issued(key)), self.home)
+            status, text = team.response_urls.receive(key, body)
         else:
             status, text = 404, "not found"
         return _Reply(status, text.encode(), {"Content-Type": "text/plain; charset=utf-8"})

@@ -1,7 +1,8 @@
 """Every Web API method the emulator answers, on one screen.
 
 A method is a plain function `(context, args) -> answer`. `token` says which token Slack accepts for it:
-app-level tokens (xapp-) only open Socket Mode connections; everything else wants the bot token.
+app-level tokens (xapp-) only open Socket Mode connections; oauth.v2.access takes the app's client credentials
+instead of a token; everything else wants a bot token, and sees the workspace that token belongs to.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ __all__ = ["METHODS", "Method", "MethodContext"]
 @dataclass(frozen=True)
 class Method:
     handler: Callable[[MethodContext, dict[str, Any]], Answer]
-    token: Literal["bot", "app"] = "bot"
+    token: Literal["bot", "app", "client"] = "bot"
 
 
 METHODS: dict[str, Method] = {
@@ -41,4 +42,5 @@ METHODS: dict[str, Method] = {
     "files.completeUploadExternal": Method(files.complete_upload),
     "files.upload": Method(misc.files_upload_v1),
     "apps.connections.open": Method(misc.connections_open, token="app"),
+    "oauth.v2.access": Method(misc.oauth_v2_access, token="client"),
 }

@@ -1,4 +1,4 @@
-"""The small methods: auth.test, users.info, reactions.add, views.publish, apps.connections.open."""
+"""The small methods: auth.test, users.info, reactions.add, views.publish, apps.connections.open, oauth.v2.access."""
 
 from __future__ import annotations
 
@@ -97,3 +97,10 @@ def connections_open(ctx: MethodContext, args: dict[str, Any]) -> Answer:
 def files_upload_v1(ctx: MethodContext, args: dict[str, Any]) -> Answer:
     """Slack retired files.upload for new apps; the v2 flow above is the only way in."""
     return error("method_deprecated")
+
+
+def oauth_v2_access(ctx: MethodContext, args: dict[str, Any]) -> Answer:
+    """Trades an install's one-time code for the workspace's bot token (bot/emulator/oauth.py checks it)."""
+    if ctx.oauth is None:
+        return error("invalid_client_id")
+    return ctx.oauth.access(args, ctx.headers)
