@@ -10,17 +10,14 @@ from dataclasses import dataclass, field
 
 from slack_bolt import App
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 from slack_sdk.http_retry.handler import RetryHandler
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.directory import Directory
 from bot.dispatch import Dispatcher
+from bot.installs import OAuthInstalls
 from bot.listeners import register_listeners
 from bot.log_hygiene import keep_request_bodies_out_of_logs
 from bot.metrics import Metrics
@@ -28,6 +25,8 @@ from bot.runners import RunnerContext, Runners
 from bot.sentiment import sentiment_runners
 from bot.sentiment_scorer import BackgroundScorer
 from bot.settings import Settings
+from bot.slack_io import RepeatableCallsRetryHandler
+from bot.teams import InstalledTeams, OneTeam, Teams, TeamWebClient
 from storage.db import make_engine, make_session_factory, migrate
 from storage.jobs import pending_job_count
 
@@ -35,15 +34,19 @@ logger = logging.getLogger(__name__)
 
 
 def slack_retry_handlers() -> list[RetryHandler]:
-    """429s wait for Retry-After; 5xx and dropped connections are retried with backoff."""
+    """429s wait for Retry-After; 5xx and dropped connections are retried with backoff, except a dropped post,
+    which may have been posted: its job retries and looks for it first (slack_io.RepeatableCallsRetryHandler)."""
     return [
         RateLimitErrorRetryHandler(max_retry_count=3),
         ServerErrorRetryHandler(max_retry_count=2),
-        ConnectionErrorRetryHandler(max_retry_count=2),
+        RepeatableCallsRetryHandler(max_retry_count=2),
     ]
 
 
-def make_web_client(settings: Settings) -> WebClient:
+def make_web_client(settings: Settings, *, teams: InstalledTeams | None = None) -> WebClient:
+    """With `teams` (installs through OAuth), the client's token is that of the team the current job acts for."""
+    if teams is not None:
+        return TeamWebClient(teams, base_url=settings.slack_api_url, retry_handlers=slack_retry_handlers(), timeout=30)
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     return WebClient(token=token, base_url=settings.slack_api_url, retry_handlers=slack_retry_handlers(), timeout=30)
 
@@ -68,13 +71,15 @@ class Parlance:
             self.scorer.start()
 
     def close(self, timeout: float = 30.0) -> None:
-        """Stops taking work, lets running jobs finish (up to `timeout`), then releases the database."""
+        """Stops claiming jobs and lets running ones finish for up to `timeout` seconds, then hands the ones still
+        running back to the queue: another process starts them at once instead of after their lease (minutes)."""
         if self.closed:
             return
         self.closed = True
-        if self.scorer is not None:
-            self.scorer.stop()
+        if self.scorer is not None:  # starts no new batch, and is not waited for: a batch the exit cuts short is
+            self.scorer.stop(timeout=0)  # scored again by whichever process runs next
         self.dispatcher.stop(timeout=timeout)
+        self.dispatcher.release_running()
         self.engine.dispose()
 
 
@@ -86,21 +91,32 @@ def build_parlance(settings: Settings, *, model: object | None = None, run_migra
         migrate(engine)
     sessions = make_session_factory(engine)
     client = make_web_client(settings)
+    installs = OAuthInstalls.create(settings, engine=engine, client=client) if settings.oauth_install else None
     bolt = App(
         client=client,
         signing_secret=settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None,
         request_verification_enabled=not settings.socket_mode,
         process_before_response=True,
         logger=logging.getLogger("bot.bolt"),
+        oauth_settings=installs.oauth_settings if installs else None,
+        authorize=installs.authorize if installs else None,
+        before_authorize=installs.ignore_removed_teams if installs else None,
     )
-    bot_user_id, workspace_url = _whoami(client)
+    teams: Teams
+    if installs is not None:  # every workspace has its own bot: jobs look theirs up by team
+        teams, client = installs.teams, make_web_client(settings, teams=installs.teams)
+    else:
+        bot_user_id, workspace_url = _whoami(client)
+        teams = OneTeam(client, bot_user_id=bot_user_id, workspace_url=workspace_url)
     context = RunnerContext(
         client=client,
         sessions=sessions,
-        bot_user_id=bot_user_id,
-        directory=Directory(client, workspace_url=workspace_url),
+        teams=teams,
+        directory=Directory(client, teams=teams),
         model=model,
         summary_model_writes=settings.summary_model_writes,
+        retention_days=settings.retention_days,
+        model_wait=dt.timedelta(seconds=settings.model_wait_seconds),
     )
     runners = Runners(context)
     metrics = Metrics()
@@ -118,7 +134,13 @@ def build_parlance(settings: Settings, *, model: object | None = None, run_migra
         lease=dt.timedelta(seconds=settings.job_lease_seconds),
         on_finished=record,
     )
-    register_listeners(bolt, sessions=sessions, wake_dispatcher=dispatcher.notify)
+    register_listeners(
+        bolt,
+        sessions=sessions,
+        wake_dispatcher=dispatcher.notify,
+        retention_days=settings.retention_days,
+        installs=installs,
+    )
     return Parlance(
         settings=settings,
         engine=engine,

@@ -17,8 +17,10 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.teams import acting_for
 from storage import jobs as job_queries
 from storage.jobs import ClaimedJob
 
@@ -26,11 +28,21 @@ logger = logging.getLogger(__name__)
 
 
 class RetryLater(Exception):
-    """Raised by a runner when the work may succeed later (model busy, Slack 5xx)."""
+    """Raised by a runner when the work may succeed later (model busy, Slack 5xx).
 
-    def __init__(self, reason: str, delay: float | None = None) -> None:
+    `until` lifts the attempt limit up to that time: an outage is measured in minutes, not in attempts, so work
+    waiting for the model keeps its place until then and the runner itself says when it has waited long enough.
+    """
+
+    def __init__(self, reason: str, delay: float | None = None, *, until: dt.datetime | None = None) -> None:
         super().__init__(reason)
         self.delay = delay
+        self.until = until
+
+
+class GiveUp(Exception):
+    """Raised by a runner that stops for good after telling the user why, so the dispatcher fails the job
+    without a second, vaguer message."""
 
 
 Runner = Callable[[ClaimedJob], None]
@@ -89,14 +101,29 @@ class Dispatcher:
         logger.info("dispatcher %s started with %d threads", self.worker_id, self._threads)
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stops claiming new jobs and waits for running ones; jobs still running after `timeout` keep their
-        lease and are taken up by another dispatcher when it expires."""
+        """Stops claiming new jobs and waits up to `timeout` seconds in all for running ones. Jobs still running
+        then keep their lease until `release_running` hands them back (Parlance.close does)."""
         self._stopping.set()
         with self._wake:
             self._wake.notify_all()
+        deadline = time.monotonic() + timeout
         for thread in self._workers:
-            thread.join(timeout=max(0.1, timeout))
-        self._workers.clear()
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        self._workers = [thread for thread in self._workers if thread.is_alive()]
+
+    def release_running(self) -> list[int]:
+        """Hands the jobs this dispatcher still runs back to the queue, due now, so another process starts them
+        at once instead of when their lease expires. Called after `stop`, just before the process exits: the
+        threads still running them are abandoned, and their later writes to those jobs change nothing, because
+        the jobs are no longer theirs."""
+        with self._running_lock:
+            running = sorted(self._running)
+        if not running:
+            return []
+        with self._sessions.begin() as session:
+            released = job_queries.release_jobs(session=session, job_ids=running, worker_id=self.worker_id)
+        logger.warning("handed %d unfinished job(s) back to the queue: %s", len(released), released)
+        return released
 
     def notify(self) -> None:
         """Wakes an idle thread now instead of at its next poll; called right after a job is recorded."""
@@ -107,6 +134,8 @@ class Dispatcher:
     # -- work ------------------------------------------------------------------------------------------------
     def run_once(self) -> bool:
         """Claims and runs one job; returns False when none was due."""
+        if self._stopping.is_set():  # a thread between jobs when stop() began must not claim one more
+            return False
         with self._sessions.begin() as session:
             job = job_queries.claim_next_job(
                 session=session, worker_id=self.worker_id, lease=self._lease, kinds=list(self._runners)
@@ -116,7 +145,8 @@ class Dispatcher:
         with self._running_lock:
             self._running.add(job.id)
         try:
-            self._run(job)
+            with acting_for(job.team_id):  # its Slack calls go out as the bot of the job's workspace (bot/teams.py)
+                self._run(job)
         finally:
             with self._running_lock:
                 self._running.discard(job.id)
@@ -134,20 +164,14 @@ class Dispatcher:
         try:
             runner(job)
         except RetryLater as exc:
-            if job.attempts >= self._retry.max_attempts:
-                self._give_up(job, f"gave up after {job.attempts} attempts: {exc}")
-                return "failed"
-            delay = exc.delay if exc.delay is not None else self._retry.delay(job.attempts)
-            logger.warning("job %d (%s) will retry in %.1fs: %s", job.id, job.kind, delay, exc)
-            with self._sessions.begin() as session:
-                job_queries.retry_job_later(
-                    session=session,
-                    job_id=job.id,
-                    worker_id=self.worker_id,
-                    delay=dt.timedelta(seconds=delay),
-                    error=str(exc)[:2000],
-                )
-            return "retry"
+            return self._retry_later(job, exc)
+        except OperationalError as exc:  # the database locked or out of reach: as passing as a Slack outage, and
+            # the retry finds whatever the attempt posted before it could record it
+            return self._retry_later(job, RetryLater(f"database unavailable: {type(exc.orig).__name__}: {exc.orig}"))
+        except GiveUp as exc:
+            logger.warning("job %d (%s) gave up: %s", job.id, job.kind, exc)
+            self._give_up(job, str(exc), tell=False)
+            return "failed"
         except Exception as exc:
             logger.exception("job %d (%s) failed", job.id, job.kind)
             self._give_up(job, f"{type(exc).__name__}: {exc}")
@@ -157,10 +181,27 @@ class Dispatcher:
         logger.info("job %d (%s) done", job.id, job.kind)
         return "done"
 
-    def _give_up(self, job: ClaimedJob, reason: str) -> None:
+    def _retry_later(self, job: ClaimedJob, exc: RetryLater) -> str:
+        waiting = exc.until is not None and dt.datetime.now(dt.UTC) < exc.until
+        if job.attempts >= self._retry.max_attempts and not waiting:
+            self._give_up(job, f"gave up after {job.attempts} attempts: {exc}")
+            return "failed"
+        delay = exc.delay if exc.delay is not None else self._retry.delay(job.attempts)
+        logger.warning("job %d (%s) will retry in %.1fs: %s", job.id, job.kind, delay, exc)
+        with self._sessions.begin() as session:
+            job_queries.retry_job_later(
+                session=session,
+                job_id=job.id,
+                worker_id=self.worker_id,
+                delay=dt.timedelta(seconds=delay),
+                error=str(exc)[:2000],
+            )
+        return "retry"
+
+    def _give_up(self, job: ClaimedJob, reason: str, *, tell: bool = True) -> None:
         with self._sessions.begin() as session:
             job_queries.fail_job(session=session, job_id=job.id, worker_id=self.worker_id, error=reason[:2000])
-        if self._on_give_up is not None:
+        if tell and self._on_give_up is not None:
             try:
                 self._on_give_up(job, reason)
             except Exception:

@@ -135,16 +135,20 @@ class OpenAICompatibleClient:
         """Yield text pieces as they are generated. Closing the iterator closes the connection, and our worker then
         cancels the request. Retries happen only before the first piece, so no text is ever repeated."""
         body = {**self._chat_body(messages, options or ChatOptions(), role), "stream": True}
+        started = False
         for attempt in range(self._retries + 1):
             try:
                 with self._http.stream("POST", f"{self.base_url}/chat/completions", json=body) as response:
                     if response.status_code != 200:
                         response.read()
                         raise _error_for(response)
-                    yield from _sse_text(response)
+                    for piece in _sse_text(response):
+                        started = True
+                        yield piece
                     return
             except (ModelBusy, httpx.TransportError) as exc:
-                if attempt == self._retries or (isinstance(exc, httpx.ReadTimeout)):
+                # A stream cut after its first piece is not retried here: the new one would repeat the start.
+                if started or attempt == self._retries or isinstance(exc, httpx.ReadTimeout):
                     raise _wrap(exc) from exc
                 self._sleep(attempt)
 

@@ -13,15 +13,15 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from slack_bolt import Ack, App, BoltContext
-from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import sentiment_slack as slack_out
 from bot import sentiment_texts as texts
 from bot import slack_io
 from bot.clock import DIGEST_JOB_KIND, enqueue_digest_job
-from bot.dispatch import RetryLater, Runner
+from bot.dispatch import Runner
 from bot.runners import RunnerContext
+from bot.runners.context import SLACK_CLOCK_SKEW, SLACK_FAILURES, classify_slack_error
 from bot.sentiment_scorer import drain_channel
 from handlers.commands import UsageError
 from handlers.digest import MIN_MESSAGES, ScoredLine, build_digest, days_of
@@ -31,6 +31,7 @@ from storage import jobs as job_queries
 from storage import sentiment as sentiment_queries
 from storage.jobs import ClaimedJob
 from storage.models import utcnow
+from storage.retention import slack_ts
 
 logger = logging.getLogger(__name__)
 
@@ -210,6 +211,14 @@ class SentimentRunners:
             settings = digest_queries.channel_sentiment(session=session, team_id=team_id, channel_id=channel_id)
         if record is None or record.posted:
             return  # a retry after the post went out: never post twice
+        if self._posted_before(job, record.id):
+            # An earlier attempt posted it, then died or lost its connection before recording that.
+            with self.ctx.sessions.begin() as session:
+                digest_queries.mark_digest_posted(
+                    session=session, team_id=team_id, channel_id=channel_id, digest_id=record.id
+                )
+            logger.info("digest %d was already in %s/%s; marked it posted", record.id, team_id, channel_id)
+            return
         if self.ctx.model is not None and not settings.opted_out:
             drain_channel(self.ctx.sessions, self.ctx.model, team_id=team_id, channel_id=channel_id)
         period = Period(record.cadence, record.period_start, record.period_end)
@@ -235,7 +244,7 @@ class SentimentRunners:
             _slack(
                 lambda: slack_out.upload_chart(
                     client=self.ctx.client, channel=channel_id, png=png, title=texts.DIGEST_TITLE.format(span=span),
-                    comment=text,
+                    comment=text, filename=slack_out.chart_filename(record.id),
                 )
             )  # fmt: skip
         else:
@@ -246,6 +255,15 @@ class SentimentRunners:
                 session=session, team_id=team_id, channel_id=channel_id, digest_id=record.id
             )
         logger.info("digest %d posted to %s/%s (%d messages)", record.id, team_id, channel_id, digest.count)
+
+    def _posted_before(self, job: ClaimedJob, digest_id: int) -> bool:
+        """On a retry only: whether the channel already shows this digest, as its chart (named after the digest)
+        or as a message carrying the job's metadata."""
+        if job.attempts <= 1:
+            return False
+        client, channel, oldest = self.ctx.client, job.channel_id, slack_ts(job.created_at - SLACK_CLOCK_SKEW)
+        recent = _slack(lambda: slack_io.recent_messages(client=client, channel=channel, thread_ts=None, oldest=oldest))
+        return any(slack_io.is_reply_of(m, job.id) or slack_out.shows_chart(m, digest_id) for m in recent)
 
     def _lines(self, team_id: str, channel_id: str, period: Period) -> list[ScoredLine]:
         with self.ctx.sessions() as session:
@@ -285,11 +303,9 @@ class SentimentRunners:
 
 
 def _slack(call: Callable[[], T]) -> T:
-    """Runs a Slack call; rate limits and server errors that outlived slack_sdk's own retries retry the job."""
+    """Runs a Slack call; rate limits, server errors and broken connections that outlived slack_sdk's own retries
+    retry the job, and anything else Slack refused fails it with Slack's reason."""
     try:
         return call()
-    except SlackApiError as exc:
-        status = exc.response.status_code if exc.response is not None else 0
-        if status == 429 or status >= 500:
-            raise RetryLater(f"Slack answered HTTP {status}") from exc
-        raise
+    except SLACK_FAILURES as exc:
+        raise classify_slack_error(exc) from exc

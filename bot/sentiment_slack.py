@@ -50,9 +50,19 @@ def public_channel_name(*, client: WebClient, channel: str) -> str | None:
     return info.get("name")
 
 
-def upload_chart(*, client: WebClient, channel: str, png: bytes, title: str, comment: str) -> None:
+def upload_chart(*, client: WebClient, channel: str, png: bytes, title: str, comment: str, filename: str) -> None:
     """The v2 upload flow (files.getUploadURLExternal, POST, files.completeUploadExternal), shared to `channel`."""
-    client.files_upload_v2(channel=channel, content=png, filename="sentiment.png", title=title, initial_comment=comment)
+    client.files_upload_v2(channel=channel, content=png, filename=filename, title=title, initial_comment=comment)
+
+
+def chart_filename(digest_id: int) -> str:
+    """Each digest's chart has a name of its own, so a retried digest can tell whether its chart is already in
+    the channel (file shares carry no message metadata)."""
+    return f"sentiment-{digest_id}.png"
+
+
+def shows_chart(message: dict[str, Any], digest_id: int) -> bool:
+    return any(file.get("name") == chart_filename(digest_id) for file in message.get("files") or [])
 
 
 def span_label(start: dt.datetime, end: dt.datetime, tz: dt.tzinfo) -> str:

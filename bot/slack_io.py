@@ -8,9 +8,16 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.webhook import WebhookClient
 
 logger = logging.getLogger(__name__)
@@ -55,9 +62,80 @@ def split_for_slack(text: str, limit: int = MAX_CHUNK) -> list[str]:
     return chunks
 
 
+REPLY_EVENT_TYPE = "parlance_reply"
+# Calls that create something each time they are made. When the connection breaks after Slack carried one out,
+# doing it again would post twice, so these are never repeated blindly (see RepeatableCallsRetryHandler).
+NOT_REPEATABLE = frozenset(
+    {"chat.postMessage", "chat.postEphemeral", "chat.scheduleMessage", "files.completeUploadExternal"}
+)
+LOOKUP_PAGES = 5  # how far back a retry looks for what it posted before: 5 pages of 200 messages
+
+
 def reply_metadata(job_id: int) -> dict[str, Any]:
     """Slack message metadata that ties a posted reply to the job that produced it."""
-    return {"event_type": "parlance_reply", "event_payload": {"job_id": str(job_id)}}
+    return {"event_type": REPLY_EVENT_TYPE, "event_payload": {"job_id": str(job_id)}}
+
+
+def is_reply_of(message: dict[str, Any], job_id: int) -> bool:
+    metadata = message.get("metadata") or {}
+    payload = metadata.get("event_payload") or {}
+    return metadata.get("event_type") == REPLY_EVENT_TYPE and str(payload.get("job_id")) == str(job_id)
+
+
+def find_job_replies(*, client: WebClient, channel: str, thread_ts: str | None, job_id: int, oldest: str) -> list[str]:
+    """The ts of the messages job `job_id` already posted (by their metadata), oldest first.
+
+    A process that died, or lost its connection, between Slack creating a reply and our recording it leaves such
+    a message behind; a retry edits it instead of posting a second one. Thread replies are read from the thread,
+    top-level posts from the channel's history since `oldest` (just before the job was recorded).
+    """
+    messages = recent_messages(client=client, channel=channel, thread_ts=thread_ts, oldest=oldest)
+    return [message["ts"] for message in messages if is_reply_of(message, job_id)]
+
+
+def recent_messages(*, client: WebClient, channel: str, thread_ts: str | None, oldest: str) -> list[dict[str, Any]]:
+    """A thread's replies, or the channel's top-level messages, since `oldest`, metadata included, oldest first."""
+    found: list[dict[str, Any]] = []
+    for page in _pages(client=client, channel=channel, thread_ts=thread_ts, oldest=oldest):
+        found.extend(page)
+    return sorted(found, key=lambda message: Decimal(message.get("ts") or 0))
+
+
+def _pages(*, client: WebClient, channel: str, thread_ts: str | None, oldest: str) -> Iterator[list[dict[str, Any]]]:
+    cursor = None
+    for _ in range(LOOKUP_PAGES):
+        common: dict[str, Any] = {"channel": channel, "oldest": oldest, "include_all_metadata": True, "limit": 200}
+        if cursor:
+            common["cursor"] = cursor
+        if thread_ts:
+            response = client.conversations_replies(ts=thread_ts, **common)
+        else:
+            response = client.conversations_history(**common)
+        yield response.get("messages") or []
+        cursor = (response.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            return
+
+
+class RepeatableCallsRetryHandler(ConnectionErrorRetryHandler):
+    """slack_sdk's retry of calls whose connection broke, except calls in NOT_REPEATABLE.
+
+    A broken connection does not say whether Slack carried the call out. Repeating a read or an edit is harmless;
+    repeating chat.postMessage can post the same answer twice. Those calls fail to the job instead, whose retry
+    first looks for the message it may already have posted (RunnerContext.earlier_replies).
+    """
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if urlsplit(request.url).path.rsplit("/", 1)[-1] in NOT_REPEATABLE:
+            return False
+        return super()._can_retry(state=state, request=request, response=response, error=error)
 
 
 def post_in_thread(

@@ -8,7 +8,7 @@ never runs into Slack's rate limits; the final text is always written, whatever 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from slack_sdk import WebClient
 
@@ -31,7 +31,7 @@ class SlackStream:
         channel: str,
         thread_ts: str | None,
         job_id: int | None,
-        existing_ts: str | None = None,
+        existing: Sequence[str] = (),
         interval: float = 1.2,
         limit: int = slack_io.MAX_CHUNK,
         render: Callable[[str], str] = safe_mrkdwn,
@@ -43,7 +43,7 @@ class SlackStream:
         self._interval = interval
         self._limit = limit
         self._render = render
-        self._posted: list[str] = [existing_ts] if existing_ts else []
+        self._posted: list[str] = list(existing)  # what an earlier attempt of the job posted: edited, not reposted
         self._shown: list[str] = []
         self._text = ""
         self._last_edit = 0.0
@@ -60,10 +60,13 @@ class SlackStream:
     def first_ts(self) -> str | None:
         return self._posted[0] if self._posted else None
 
-    def start(self, placeholder: str = PLACEHOLDER) -> str:
-        """Shows the user we are on it; reuses the message a previous attempt of the same job posted."""
+    def start(self, placeholder: str = PLACEHOLDER, *, showing: str | None = None) -> str:
+        """Shows the user we are on it; reuses the message a previous attempt of the same job posted. `showing`:
+        what that message already says (a note that the model is busy), left in place until the answer comes."""
         if not self._posted:
             self._posted.append(self._post(placeholder))
+        elif showing is not None:
+            placeholder = showing
         else:
             self._edit(0, placeholder)
         self._shown = [placeholder]
@@ -82,6 +85,11 @@ class SlackStream:
             self._text = text
         self._show(final=True, mrkdwn=mrkdwn)
         return list(self._posted)
+
+    def show_note(self, text: str) -> None:
+        """Replaces whatever the reply shows with a note of ours (the model is busy, or gone); a note already
+        showing is not written again."""
+        self.finish(text, mrkdwn=True)
 
     def _show(self, *, final: bool, mrkdwn: bool = False) -> None:
         rendered = slack_io.neutralize_mentions(self._text) if mrkdwn else self._render(self._text)

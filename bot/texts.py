@@ -1,6 +1,6 @@
 """Every sentence Parlance says to people, in one place so they read alike and tests can import them."""
 
-from handlers.commands import SUMMARIZE_USAGE, TRANSLATE_USAGE
+from handlers.commands import PARLANCE_USAGE, SUMMARIZE_USAGE, TRANSLATE_USAGE
 
 HELP = (
     "Hi, I'm *Parlance*, a teammate that runs on your own hardware. Here is what I can do:\n"
@@ -26,6 +26,10 @@ SOMETHING_WENT_WRONG = (
 )
 
 MODEL_BUSY = "_My language model is busy or restarting; I'll answer here as soon as it's back._"
+MODEL_GAVE_UP = (
+    "_My language model has been unavailable for {waited}, so I've stopped waiting to answer this. "
+    "Please ask again later; an admin can check the model worker (`python -m bot.worker`) or MODEL_URL._"
+)
 COULD_NOT_ANSWER = (
     "I couldn't produce a useful answer to that with the current model. Try rephrasing, or ask an admin about "
     "configuring a larger model (MODEL_URL)."
@@ -51,3 +55,23 @@ TRANSLATION = "*{language}:* {text}"
 TRANSLATION_IN_THREAD = "*{language}* (asked for by {who}): {text}"
 MESSAGE_GONE = "I can't find that message any more; it may have been deleted."
 PICK_LANGUAGE = "Which language should I translate this message into?"
+
+# /parlance: what is stored, and forgetting it. Say exactly what happens, and what does not.
+PARLANCE_HELP = (
+    "*What I store:* the messages of the channels I'm in and of direct messages with me (text, author and time; "
+    "an edit replaces the text, a deletion erases it), a mood score for each, and what you ask me, for a week "
+    "after I've answered. {retention} I use them for answers, summaries and mood digests.\n" + PARLANCE_USAGE
+)
+RETENTION_DAYS = "Messages are deleted {days} days after they were posted."
+RETENTION_FOREVER = "Messages are kept until you run `/parlance forget me` or Parlance is uninstalled."
+FORGOT_YOU = (
+    "Done: I deleted {messages} of yours that I had stored in this workspace, with their mood scores and the "
+    "requests I had finished, and I won't store your new messages (`/parlance remember me` undoes that). Slack's "
+    "own copies are untouched: delete those in Slack if you want them gone. My own replies stay in the channel's "
+    "history, even where they quote you."
+)
+REMEMBER_YOU = (
+    "OK: I'll store your new messages in this workspace again, so answers, summaries and mood digests can use "
+    "them. What I deleted stays deleted, though `/summarize` may read some of it from Slack again."
+)
+NOT_FORGOTTEN = "I'm already storing your messages in this workspace; `/parlance forget me` stops that."

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.db import insert_if_absent
@@ -24,6 +25,8 @@ class ClaimedJob:
     payload: dict[str, Any]
     attempts: int
     reply_ts: str | None
+    created_at: dt.datetime  # when the request was accepted: deadlines (MODEL_WAIT_SECONDS) count from here
+    last_error: str | None  # why the previous attempt did not finish, so a retry knows what the user was told
 
 
 def enqueue_job(
@@ -67,7 +70,17 @@ def claim_next_job(
         update(Job)
         .where(Job.id == candidate.scalar_subquery())
         .values(state=RUNNING, locked_by=worker_id, lease_until=now + lease, attempts=Job.attempts + 1)
-        .returning(Job.id, Job.team_id, Job.channel_id, Job.kind, Job.payload, Job.attempts, Job.reply_ts)
+        .returning(
+            Job.id,
+            Job.team_id,
+            Job.channel_id,
+            Job.kind,
+            Job.payload,
+            Job.attempts,
+            Job.reply_ts,
+            Job.created_at,
+            Job.last_error,
+        )
     ).first()
     return ClaimedJob(*row) if row is not None else None
 
@@ -101,6 +114,36 @@ def retry_job_later(*, session: Session, job_id: int, worker_id: str, delay: dt.
         .where(Job.id == job_id, Job.locked_by == worker_id)
         .values(state=QUEUED, lease_until=None, locked_by=None, run_after=utcnow() + delay, last_error=error)
     )
+
+
+def release_jobs(*, session: Session, job_ids: Collection[int], worker_id: str) -> list[int]:
+    """Hands jobs a stopping process still runs back to the queue, due now, so another process starts them at
+    once instead of after their lease expires. A due job keeps its place in the queue. The attempt stays counted
+    although stopping is not the job's fault: an attempt beyond the first is what tells the next one to look for a
+    reply this one may have posted (runners' `earlier_replies`) before posting again.
+
+    Only jobs still claimed by `worker_id` are touched; returns the ids released.
+    """
+    if not job_ids:
+        return []
+    now = utcnow()
+    rows = session.execute(
+        update(Job)
+        .where(Job.id.in_(list(job_ids)), Job.locked_by == worker_id, Job.state == RUNNING)
+        .values(
+            state=QUEUED,
+            locked_by=None,
+            lease_until=None,
+            run_after=case((Job.run_after > now, now), else_=Job.run_after),
+        )
+        .returning(Job.id)
+    ).scalars()
+    return sorted(rows)
+
+
+def release_job(*, session: Session, job_id: int, worker_id: str) -> bool:
+    """`release_jobs` for one job; False when `worker_id` no longer holds it (it finished, or was taken over)."""
+    return bool(release_jobs(session=session, job_ids=[job_id], worker_id=worker_id))
 
 
 def fail_job(*, session: Session, job_id: int, worker_id: str, error: str) -> None:

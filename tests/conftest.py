@@ -5,11 +5,13 @@ to run the same suite on PostgreSQL."""
 from __future__ import annotations
 
 import os
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from sqlalchemy import Engine, text
@@ -20,6 +22,7 @@ from bot.settings import Settings, get_settings, load_settings
 from storage.db import make_engine, make_session_factory, migrate
 from tests.conftest_worker import translate_url, worker_url  # noqa: F401  (real model workers, one per session)
 
+T = TypeVar("T")
 BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-test-token"
 SIGNING_SECRET = "test-signing-secret-0123456789"
@@ -32,7 +35,8 @@ BOB = "U0BOB"
 _OUR_VARIABLES = (
     "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "DATABASE_URL", "PORT", "HOST",
     "MODEL_URL", "LOG_LEVEL", "SUMMARY_MODEL_WRITES", "WEB_THREADS", "JOB_THREADS", "JOB_LEASE_SECONDS",
-    "MAX_REQUEST_BYTES",
+    "MAX_REQUEST_BYTES", "RETENTION_DAYS", "SHUTDOWN_SECONDS",
+    "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "MODEL_WAIT_SECONDS",
 )  # fmt: skip
 
 
@@ -132,6 +136,30 @@ def serve_app(settings: Settings, *, model: object | None = None) -> Iterator[Ru
 def running_app(settings: Settings) -> Iterator[RunningApp]:
     with serve_app(settings) as app:
         yield app
+
+
+def wait_until(predicate: Callable[[], T], timeout: float = 30.0, what: str = "condition") -> T:
+    """Polls until `predicate` returns something truthy and returns it; the timeout only matters when a test fails."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not met within {timeout:.0f}s")
+        time.sleep(0.05)
+
+
+def finished_reply(emulator: object, thread_ts: str, timeout: float = 30.0) -> str:
+    """The bot's reply in a thread of #general once the placeholder has become a finished answer."""
+
+    def finished() -> str:
+        replies = [m for m in emulator.messages(CHANNEL, thread_ts=thread_ts) if m.get("user") == BOT_USER]  # type: ignore[attr-defined]
+        if replies and not any(r["text"].endswith(" …") or r["text"] == "_Thinking…_" for r in replies):
+            return "\n".join(r["text"] for r in replies)
+        return ""
+
+    return wait_until(finished, timeout, f"a finished reply in thread {thread_ts}")
 
 
 def sender_for(app: RunningApp, emulator: object) -> object:

@@ -13,7 +13,7 @@ from bot.model_client import ChatMessage, OpenAICompatibleClient
 from bot.streaming import SlackStream
 from handlers.chat import ChatLine
 from handlers.conversation import build_messages, fit_context
-from tests.conftest import ALICE, BOB, BOT_TOKEN, BOT_USER, CHANNEL, sender_for, serve_app
+from tests.conftest import ALICE, BOB, BOT_TOKEN, BOT_USER, CHANNEL, finished_reply, sender_for, serve_app
 from tests.scripted_model import ScriptedModel
 
 
@@ -40,38 +40,11 @@ def model_slack(settings, emulator, model):
         yield sender_for(app, emulator)
 
 
-def _final_text(emulator, thread_ts: str, timeout: float = 180) -> str:
-    """The bot's reply in a thread once the placeholder has been replaced by a finished answer."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        replies = [m for m in emulator.messages(CHANNEL, thread_ts=thread_ts) if m.get("user") == BOT_USER]
-        if replies and not any(r["text"].endswith(" …") or r["text"] == "_Thinking…_" for r in replies):
-            return "\n".join(r["text"] for r in replies)
-        time.sleep(0.1)
-    raise AssertionError(f"no finished reply in thread {thread_ts}")
-
-
-# -- the real model ------------------------------------------------------------------------------------------
-@pytest.mark.model
-def test_a_mention_gets_a_streamed_reply_from_the_real_model_in_its_thread(model_slack, emulator) -> None:
-    model_slack.event(
-        model_slack.message_event(CHANNEL, BOB, "Morning all! Coffee machine is fixed.", ts="1764350000.000001")
-    )
-    ts = "1764350001.000001"
-    model_slack.event(model_slack.mention_event(CHANNEL, ALICE, f"<@{BOT_USER}> say hello to the team", ts=ts))
-    answer = _final_text(emulator, ts)
-    first_post = emulator.wait_for("chat.postMessage")[0]
-    assert first_post.args["text"] == "_Thinking…_"  # the placeholder comes first, then edits
-    assert emulator.wait_for("chat.update")
-    assert answer.strip() and answer != texts.MODEL_NOT_READY
-    assert "<!" not in answer
-
-
 @pytest.mark.model
 def test_a_follow_up_in_the_bots_thread_is_answered_without_a_mention(model_slack, emulator) -> None:
     ts = "1764350100.000001"
     model_slack.event(model_slack.mention_event(CHANNEL, ALICE, f"<@{BOT_USER}> hi there", ts=ts))
-    _final_text(emulator, ts)
+    finished_reply(emulator, ts, timeout=180)
     model_slack.event(
         model_slack.message_event(CHANNEL, ALICE, "and one more thing: thanks!", ts="1764350105.000001", thread_ts=ts)
     )
@@ -90,7 +63,7 @@ def test_a_history_question_is_answered_from_the_channel_with_a_permalink(model_
     model_slack.event(
         model_slack.mention_event(CHANNEL, ALICE, f"<@{BOT_USER}> what did we decide about the release date?", ts=ts)
     )
-    answer = _final_text(emulator, ts)
+    answer = finished_reply(emulator, ts, timeout=180)
     assert "March 3rd" in answer
     assert f"https://parlance.slack.com/archives/{CHANNEL}/p1764350200000001" in answer
 
@@ -102,7 +75,7 @@ def test_a_history_question_with_no_answer_in_the_channel_says_so(model_slack, e
     model_slack.event(
         model_slack.mention_event(CHANNEL, ALICE, f"<@{BOT_USER}> what did we decide about the parking permits?", ts=ts)
     )
-    assert _final_text(emulator, ts) == texts.NOTHING_FOUND
+    assert finished_reply(emulator, ts, timeout=180) == texts.NOTHING_FOUND
 
 
 @pytest.mark.model
@@ -124,7 +97,7 @@ def test_the_model_cannot_ping_channel_here_everyone_or_other_users(scripted_sla
     scripted.enqueue("Sure! <!channel> <!here> @everyone please welcome <@U0BOB> and **ship** it")
     ts = "1764350400.000001"
     scripted_slack.event(scripted_slack.mention_event(CHANNEL, ALICE, f"<@{BOT_USER}> greet the team", ts=ts))
-    answer = _final_text(emulator, ts, timeout=20)
+    answer = finished_reply(emulator, ts, timeout=20)
     assert "<!" not in answer and "<@U0BOB>" not in answer
     assert "*ship*" in answer
 
@@ -133,7 +106,7 @@ def test_a_looping_answer_is_replaced_by_an_honest_one(scripted_slack, scripted,
     scripted.enqueue("I think that " + "the team is great and " * 40)
     ts = "1764350500.000001"
     scripted_slack.event(scripted_slack.mention_event(CHANNEL, ALICE, f"<@{BOT_USER}> tell me about us", ts=ts))
-    answer = _final_text(emulator, ts, timeout=20)
+    answer = finished_reply(emulator, ts, timeout=20)
     assert answer.count("the team is great") <= 1
 
 
@@ -145,9 +118,9 @@ def test_model_down_leaves_a_busy_note_then_answers_when_it_is_back(scripted_sla
     scripted_slack.event(scripted_slack.mention_event(CHANNEL, ALICE, f"<@{BOT_USER}> hello", ts=ts))
     emulator.wait_for("chat.update", where=lambda call: "busy" in call.args.get("text", ""), timeout=20)
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and "Back now" not in _final_text(emulator, ts, timeout=20):
+    while time.monotonic() < deadline and "Back now" not in finished_reply(emulator, ts, timeout=20):
         time.sleep(0.2)
-    assert _final_text(emulator, ts).startswith("Back now: hello!")
+    assert finished_reply(emulator, ts, timeout=180).startswith("Back now: hello!")
     assert len(emulator.calls("chat.postMessage")) == 1  # the retry edited the same message
 
 

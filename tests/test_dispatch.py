@@ -2,29 +2,23 @@
 dispatcher that died."""
 
 import datetime as dt
+import sqlite3
 import threading
 import time
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.dispatch import Dispatcher, RetryLater, RetryPolicy
+from bot.dispatch import Dispatcher, GiveUp, RetryLater, RetryPolicy
 from storage import jobs
 from storage.jobs import ClaimedJob
+from tests.conftest import wait_until
 
 
 def _enqueue(sessions: sessionmaker[Session], count: int, kind: str = "work") -> None:
     with sessions.begin() as session:
         for i in range(count):
             jobs.enqueue_job(session=session, team_id="T1", channel_id="C1", kind=kind, payload={"i": i})
-
-
-def _wait(predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 def test_two_dispatchers_run_every_job_exactly_once(sessions: sessionmaker[Session]) -> None:
@@ -41,7 +35,7 @@ def test_two_dispatchers_run_every_job_exactly_once(sessions: sessionmaker[Sessi
     first.start()
     second.start()
     try:
-        _wait(lambda: len(seen) >= 100)
+        wait_until(lambda: len(seen) >= 100)
         time.sleep(0.2)
     finally:
         first.stop()
@@ -63,7 +57,7 @@ def test_a_temporary_failure_is_retried_then_succeeds(sessions: sessionmaker[Ses
     _enqueue(sessions, 1)
     dispatcher.start()
     try:
-        _wait(lambda: len(attempts) >= 3)
+        wait_until(lambda: len(attempts) >= 3)
         time.sleep(0.1)
     finally:
         dispatcher.stop()
@@ -89,7 +83,7 @@ def test_a_job_that_keeps_failing_gives_up_and_tells_the_user(sessions: sessionm
     _enqueue(sessions, 1)
     dispatcher.start()
     try:
-        _wait(lambda: told)
+        wait_until(lambda: told)
     finally:
         dispatcher.stop()
     assert told == ["gave up after 2 attempts: worker down"]
@@ -106,7 +100,7 @@ def test_a_job_left_running_by_a_dead_dispatcher_is_taken_over(sessions: session
     dispatcher = Dispatcher(sessions=sessions, runners={"work": lambda job: ran.append(job.id)}, poll_interval=0.05)
     dispatcher.start()
     try:
-        _wait(lambda: ran)
+        wait_until(lambda: ran)
     finally:
         dispatcher.stop()
     assert ran == [orphan.id]
@@ -123,7 +117,78 @@ def test_notify_wakes_the_dispatcher_without_waiting_for_its_poll(sessions: sess
         _enqueue(sessions, 1)
         sent = time.monotonic()
         dispatcher.notify()
-        _wait(lambda: ran, timeout=5)
+        wait_until(lambda: ran, timeout=5)
     finally:
         dispatcher.stop(timeout=1)
     assert ran[0] - sent < 5
+
+
+def test_work_waiting_for_a_deadline_is_retried_past_the_attempt_limit(sessions: sessionmaker[Session]) -> None:
+    """A model outage is measured in minutes, not attempts: `until` keeps the job alive until the runner stops."""
+    attempts: list[int] = []
+    until = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
+
+    def waiting(job: ClaimedJob) -> None:
+        attempts.append(job.attempts)
+        if job.attempts < 4:
+            raise RetryLater("model busy", delay=0, until=until)
+
+    dispatcher = Dispatcher(
+        sessions=sessions, runners={"work": waiting}, threads=1, poll_interval=0.02, retry=RetryPolicy(max_attempts=2)
+    )
+    _enqueue(sessions, 1)
+    dispatcher.start()
+    try:
+        wait_until(lambda: len(attempts) >= 4)
+        time.sleep(0.1)
+    finally:
+        dispatcher.stop()
+    assert attempts == [1, 2, 3, 4]
+    with sessions() as session:
+        assert jobs.count_jobs(session=session, team_id="T1", channel_id="C1", state=jobs.DONE) == 1
+
+
+def test_a_runner_that_gave_up_and_told_the_user_is_not_told_again(sessions: sessionmaker[Session]) -> None:
+    told: list[str] = []
+
+    def stops(job: ClaimedJob) -> None:
+        raise GiveUp("gave up waiting for the model after 600 seconds")
+
+    dispatcher = Dispatcher(
+        sessions=sessions, runners={"work": stops}, on_give_up=lambda job, reason: told.append(reason), threads=1,
+        poll_interval=0.02,
+    )  # fmt: skip
+    _enqueue(sessions, 1)
+    dispatcher.start()
+    try:
+        wait_until(lambda: _failed(sessions) == 1)
+    finally:
+        dispatcher.stop()
+    assert told == []
+
+
+def test_a_database_error_during_a_job_is_retried_not_failed(sessions: sessionmaker[Session]) -> None:
+    """A locked or unreachable database is as passing as a Slack outage; the retry finds what the attempt posted."""
+    attempts: list[int] = []
+
+    def locked_once(job: ClaimedJob) -> None:
+        attempts.append(job.attempts)
+        if job.attempts == 1:
+            raise OperationalError("UPDATE jobs …", {}, sqlite3.OperationalError("database is locked"))
+
+    dispatcher = Dispatcher(sessions=sessions, runners={"work": locked_once}, threads=1, poll_interval=0.02)
+    _enqueue(sessions, 1)
+    dispatcher.start()
+    try:
+        wait_until(lambda: len(attempts) >= 2, timeout=15)
+        time.sleep(0.1)
+    finally:
+        dispatcher.stop()
+    assert attempts == [1, 2]
+    with sessions() as session:
+        assert jobs.count_jobs(session=session, team_id="T1", channel_id="C1", state=jobs.DONE) == 1
+
+
+def _failed(sessions: sessionmaker[Session]) -> int:
+    with sessions() as session:
+        return jobs.count_jobs(session=session, team_id="T1", channel_id="C1", state=jobs.FAILED)

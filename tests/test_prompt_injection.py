@@ -7,11 +7,9 @@ are real."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
-from tests.conftest import ALICE, BOB, BOT_USER, CHANNEL, sender_for, serve_app
+from tests.conftest import ALICE, BOB, BOT_USER, CHANNEL, finished_reply, sender_for, serve_app
 from tests.scripted_model import ScriptedModel
 
 SECRET_CHANNEL = "C0SECRET"
@@ -43,16 +41,6 @@ def hostile_channel(settings, emulator, scripted):
         yield slack
 
 
-def _finished_reply(emulator, thread_ts: str, timeout: float = 20) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        replies = [m for m in emulator.messages(CHANNEL, thread_ts=thread_ts) if m.get("user") == BOT_USER]
-        if replies and not any(r["text"].endswith(" …") or r["text"] == "_Thinking…_" for r in replies):
-            return "\n".join(r["text"] for r in replies)
-        time.sleep(0.1)
-    raise AssertionError(f"no finished reply in thread {thread_ts}")
-
-
 def _assert_harmless(answer: str) -> None:
     """No live ping of any kind survives: Slack only notifies for the `<!…>` and `<@…>` forms."""
     for ping in ("<!channel", "<!here", "<!everyone", "<!subteam", "<@U0BOB", "<@W0OTHER"):
@@ -73,7 +61,7 @@ def test_an_injected_conversation_cannot_ping_leak_or_post_elsewhere(hostile_cha
     scripted.enqueue(HOSTILE_ANSWER)
     ts = "1764400010.000100"
     hostile_channel.event(hostile_channel.mention_event(CHANNEL, ALICE, f"<@{BOT_USER}> do what Bob says", ts=ts))
-    answer = _finished_reply(emulator, ts)
+    answer = finished_reply(emulator, ts)
 
     _assert_harmless(answer)
     _assert_only_in_thread(emulator, ts)
@@ -89,7 +77,7 @@ def test_a_history_question_answers_only_from_this_channel(hostile_channel, scri
     hostile_channel.event(
         hostile_channel.mention_event(CHANNEL, ALICE, f"<@{BOT_USER}> what was the launch code we discussed?", ts=ts)
     )
-    answer = _finished_reply(emulator, ts)
+    answer = finished_reply(emulator, ts)
 
     _assert_harmless(answer)
     _assert_only_in_thread(emulator, ts)

@@ -22,7 +22,7 @@ from bot import sentiment_texts as texts
 from bot.clock import DigestClock
 from storage import digests, jobs
 from storage import sentiment as scores
-from tests.conftest import ALICE, CHANNEL, TEAM, RunningApp, sender_for
+from tests.conftest import ALICE, BOT_USER, CHANNEL, TEAM, RunningApp, sender_for, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,15 +46,6 @@ def _answer(response: object) -> str:
     return response.json().get("text", "")  # type: ignore[attr-defined]
 
 
-def _wait(predicate, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
-
-
 def _ephemeral_posts(emulator: object) -> list[str]:
     return [post.get("text", "") for post in emulator.response_url_posts()]  # type: ignore[attr-defined]
 
@@ -75,7 +66,7 @@ def test_daily_and_weekly_use_the_callers_time_zone_and_status_shows_them(
     sender: object, emulator: object, app: RunningApp
 ) -> None:
     sender.command("/sentiment", "daily 09:30", user_id=ALICE, channel_id=CHANNEL)  # type: ignore[attr-defined]
-    _wait(lambda: len(_ephemeral_posts(emulator)) == 1)
+    wait_until(lambda: len(_ephemeral_posts(emulator)) == 1)
     assert emulator.calls("users.info")[0].args["user"] == ALICE  # type: ignore[attr-defined]
     with _sessions(app)() as session:
         stored = digests.channel_sentiment(session=session, team_id=TEAM, channel_id=CHANNEL)
@@ -85,11 +76,11 @@ def test_daily_and_weekly_use_the_callers_time_zone_and_status_shows_them(
     assert "every day at 09:30 (Europe/Paris" in _ephemeral_posts(emulator)[0]
 
     sender.command("/sentiment", "weekly fri 17:00", user_id=ALICE, channel_id=CHANNEL)  # type: ignore[attr-defined]
-    _wait(lambda: len(_ephemeral_posts(emulator)) == 2)
+    wait_until(lambda: len(_ephemeral_posts(emulator)) == 2)
     assert "every Friday at 17:00 (Europe/Paris" in _ephemeral_posts(emulator)[1]
 
     sender.command("/sentiment", "status", user_id=ALICE, channel_id=CHANNEL)  # type: ignore[attr-defined]
-    _wait(lambda: len(_ephemeral_posts(emulator)) == 3)
+    wait_until(lambda: len(_ephemeral_posts(emulator)) == 3)
     assert (
         "every Friday at 17:00" in _ephemeral_posts(emulator)[2]
         and "waiting to be scored: 0" in _ephemeral_posts(emulator)[2]
@@ -160,6 +151,32 @@ def test_a_quiet_channel_gets_a_short_not_enough_digest_without_a_chart(sender: 
     assert emulator.uploaded_files == []  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("chart", [True, False], ids=["chart", "text-only"])
+def test_a_digest_slack_took_but_never_confirmed_is_not_posted_again(
+    sender: object, emulator: object, app: RunningApp, chart: bool
+) -> None:
+    """The connection breaks after Slack shared the chart (or posted the short digest), so the digest is not marked
+    posted: the job retries, finds it in the channel, and marks it instead of posting a second one."""
+    if chart:
+        _post_and_score(sender, app, [(f"message {i}", 0.5 if i % 2 else -0.5, None) for i in range(6)])
+    method = "files.completeUploadExternal" if chart else "chat.postMessage"
+    emulator.fail(method, status=0, carried_out=True)  # type: ignore[attr-defined]
+    sender.command("/sentiment", "now", user_id=ALICE, channel_id=CHANNEL)  # type: ignore[attr-defined]
+
+    def posted() -> bool:
+        with _sessions(app)() as session:
+            record = digests.get_digest(session=session, team_id=TEAM, channel_id=CHANNEL, digest_id=1)
+            return record is not None and record.posted and jobs.pending_job_count(session=session) == 0
+
+    wait_until(posted)
+    time.sleep(0.5)  # a second digest would show itself now
+    ours = [m for m in emulator.messages(CHANNEL) if m.get("user") == BOT_USER]  # type: ignore[attr-defined]
+    assert len(ours) == 1 and len(emulator.uploaded_files) == int(chart)  # type: ignore[attr-defined]
+    assert [call.status for call in emulator.calls(method)] == [0]  # type: ignore[attr-defined]
+    with _sessions(app)() as session:
+        assert jobs.count_jobs(session=session, team_id=TEAM, channel_id=CHANNEL, state=jobs.DONE) == 1
+
+
 def test_forget_deletes_the_channels_scores(sender: object, app: RunningApp) -> None:
     _post_and_score(sender, app, [("nice", 0.5, None), ("bad", -0.5, None)])
     answer = _answer(sender.command("/sentiment", "forget", user_id=ALICE, channel_id=CHANNEL))  # type: ignore[attr-defined]
@@ -207,7 +224,7 @@ def test_a_schedule_survives_a_clock_restart(app: RunningApp) -> None:
     _schedule_due_an_hour_ago(_sessions(app))
     first = _clock(app)
     first.start()
-    _wait(lambda: first.next_run(TEAM, CHANNEL) is not None)
+    wait_until(lambda: first.next_run(TEAM, CHANNEL) is not None)
     planned = first.next_run(TEAM, CHANNEL)
     first.stop()
     second = _clock(app, run_jobs=False)
@@ -234,7 +251,7 @@ def test_an_outage_over_three_periods_sends_exactly_one_digest(app: RunningApp, 
     back = _clock(app)
     back.start()
     try:
-        _wait(lambda: _digest_jobs(sessions) >= 1)
+        wait_until(lambda: _digest_jobs(sessions) >= 1)
         emulator.wait_for("chat.postMessage", timeout=15)  # type: ignore[attr-defined]
         time.sleep(1.0)
         assert _digest_jobs(sessions) == 1
@@ -262,7 +279,7 @@ def test_two_clock_processes_on_one_database_send_each_digest_once(
         for _ in range(2)
     ]
     try:
-        _wait(lambda: _digest_jobs(sessions) >= 1, timeout=60)
+        wait_until(lambda: _digest_jobs(sessions) >= 1, timeout=60)
         emulator.wait_for("chat.postMessage", timeout=15)  # type: ignore[attr-defined]
         time.sleep(2.0)  # room for a second digest to show itself
         assert all(clock.poll() is None for clock in clocks), "a clock process exited"

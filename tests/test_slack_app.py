@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import texts
 from storage import jobs, messages
-from tests.conftest import ALICE, BOT_USER, CHANNEL, TEAM
+from tests.conftest import ALICE, BOT_USER, CHANNEL, TEAM, wait_until
 
 pytestmark = pytest.mark.usefixtures("running_app")
 
@@ -20,15 +20,6 @@ pytestmark = pytest.mark.usefixtures("running_app")
 def _history(sessions: sessionmaker[Session]) -> list[messages.StoredMessage]:
     with sessions() as session:
         return messages.recent_messages(session=session, team_id=TEAM, channel_id=CHANNEL, limit=100)
-
-
-def _wait_until(predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.fixture
@@ -84,13 +75,13 @@ def test_the_reply_is_recorded_and_tagged_with_its_job(slack, emulator, app_sess
     slack.event(slack.mention_event(CHANNEL, ALICE, f"<@{BOT_USER}> help", ts="1764340003.000100"))
     [reply] = emulator.wait_for("chat.postMessage")
     assert reply.args["metadata"]["event_type"] == "parlance_reply"
-    _wait_until(lambda: any(m.is_bot for m in _history(app_sessions)))  # our reply is part of the history
+    wait_until(lambda: any(m.is_bot for m in _history(app_sessions)))  # our reply is part of the history
 
     def done_jobs() -> int:  # the job is marked done just after its reply is stored
         with app_sessions() as session:
             return jobs.count_jobs(session=session, team_id=TEAM, channel_id=CHANNEL, state=jobs.DONE)
 
-    _wait_until(lambda: done_jobs() == 1)
+    wait_until(lambda: done_jobs() == 1)
     assert reply.args["metadata"]["event_payload"]["job_id"] == "1"
 
 
@@ -125,7 +116,7 @@ def test_summarize_acks_fast_and_answers_the_caller(slack, emulator) -> None:
     assert response.status == 200
     assert response.elapsed < 1.5
     assert response.json()["text"] == texts.ACK_SUMMARIZE.format(span="last 24h")
-    _wait_until(lambda: emulator.response_url_posts())
+    wait_until(lambda: emulator.response_url_posts())
     [answer] = emulator.response_url_posts()
     assert answer["response_type"] == "ephemeral"
     assert answer["text"] == texts.NOTHING_TO_SUMMARIZE.format(span="last 24h")
@@ -136,7 +127,7 @@ def test_translate_acks_fast_and_answers_the_caller(slack, emulator) -> None:
     assert response.status == 200
     assert response.elapsed < 1.5
     assert response.json()["text"] == texts.ACK_TRANSLATE.format(language="French")
-    _wait_until(lambda: emulator.response_url_posts())
+    wait_until(lambda: emulator.response_url_posts())
     assert emulator.response_url_posts()[0]["text"] == texts.MODEL_NOT_READY
 
 
@@ -208,7 +199,7 @@ def test_healthz_checks_the_database(running_app) -> None:
 def test_metrics_count_requests_and_jobs(slack, emulator, running_app) -> None:
     slack.event(slack.mention_event(CHANNEL, ALICE, f"<@{BOT_USER}> help", ts="1764340040.000001"))
     emulator.wait_for("chat.postMessage")
-    _wait_until(
+    wait_until(
         lambda: 'parlance_jobs_total{kind="help",outcome="done"} 1.0' in httpx.get(f"{running_app.url}/metrics").text
     )
     metrics = httpx.get(f"{running_app.url}/metrics").text

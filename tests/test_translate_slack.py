@@ -9,9 +9,10 @@ import pytest
 
 from bot import texts
 from bot.model_client import OpenAICompatibleClient
-from tests.conftest import ALICE, BOB, CHANNEL, sender_for, serve_app
+from tests.conftest import ALICE, BOB, CHANNEL, sender_for, serve_app, wait_until
 
 pytestmark = pytest.mark.model
+MODEL_TIMEOUT = 300  # Gemma translation on 2 busy CPU cores
 
 
 @pytest.fixture
@@ -20,22 +21,12 @@ def app(settings, emulator, translate_url):
         yield sender_for(running, emulator)
 
 
-def _wait(predicate, timeout: float = 300):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = predicate()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError("nothing arrived in time")
-
-
 def test_a_flag_reaction_translates_the_message_in_its_thread_without_pinging(app, emulator) -> None:
     ts = "1764380000.000100"
     app.event(app.message_event(CHANNEL, BOB, f"Good morning, <@{ALICE}>!", ts=ts))
     app.event(app.reaction_event(CHANNEL, ts, "flag-fr", user=ALICE))
     app.event(app.reaction_event(CHANNEL, ts, "fr", user=BOB))  # the same language again: one translation
-    [post] = _wait(lambda: [c for c in emulator.calls("chat.postMessage") if c.ok])
+    [post] = wait_until(lambda: [c for c in emulator.calls("chat.postMessage") if c.ok], MODEL_TIMEOUT)
     assert post.args["thread_ts"] == ts
     assert post.args["text"].startswith("*French* (asked for by alice): ")
     assert "Bonjour" in post.args["text"]
@@ -46,7 +37,7 @@ def test_a_flag_reaction_translates_the_message_in_its_thread_without_pinging(ap
 
 def test_translate_command_answers_privately_and_the_picker_translates_a_message(app, emulator) -> None:
     app.command("/translate", "fr Good morning, team!", user_id=ALICE, channel_id=CHANNEL)
-    [answer] = _wait(emulator.response_url_posts)
+    [answer] = wait_until(emulator.response_url_posts, MODEL_TIMEOUT)
     assert answer["response_type"] == "ephemeral"
     assert answer["text"].startswith("*French:* ") and "Bonjour" in answer["text"]
 
@@ -59,7 +50,7 @@ def test_translate_command_answers_privately_and_the_picker_translates_a_message
                      "selected_option": {"text": {"type": "plain_text", "text": "French"}, "value": "fr"}}],
     }  # fmt: skip
     assert app.interactive(pick).status == 200
-    picked = _wait(lambda: [c for c in emulator.calls("chat.postEphemeral") if c.ok])
+    picked = wait_until(lambda: [c for c in emulator.calls("chat.postEphemeral") if c.ok], MODEL_TIMEOUT)
     assert picked[0].args["user"] == ALICE and picked[0].args["text"].startswith("*French:* ")
 
 
@@ -68,7 +59,7 @@ def test_an_unknown_flag_or_an_untranslatable_message_gets_no_public_post(app, e
     app.event(app.message_event(CHANNEL, BOB, "```print('hi')```", ts=ts))
     app.event(app.reaction_event(CHANNEL, ts, "tada", user=ALICE))  # not a flag: ignored
     app.event(app.reaction_event(CHANNEL, ts, "flag-de", user=ALICE))  # only code: nothing to translate
-    [told] = _wait(lambda: [c for c in emulator.calls("chat.postEphemeral") if c.ok])
+    [told] = wait_until(lambda: [c for c in emulator.calls("chat.postEphemeral") if c.ok], MODEL_TIMEOUT)
     assert told.args["user"] == ALICE and told.args["thread_ts"] == ts
     assert emulator.calls("chat.postMessage") == []
     assert texts.MESSAGE_GONE not in told.args["text"]

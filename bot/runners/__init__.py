@@ -6,6 +6,8 @@ where an answer goes (the thread, the caller only, or the channel). One module p
 
 from __future__ import annotations
 
+import logging
+
 from bot import texts
 from bot.dispatch import Runner
 from bot.runners.context import RunnerContext
@@ -15,6 +17,8 @@ from bot.runners.translate import TranslateRunner
 from storage.jobs import ClaimedJob
 
 __all__ = ["RunnerContext", "Runners"]
+
+logger = logging.getLogger(__name__)
 
 _ANSWERED_PRIVATELY = {"summarize", "translate", "sentiment_command"}
 _NOBODY_WAITING = {"sentiment_digest", "sentiment_home"}  # scheduled work: the failure is logged, not posted
@@ -43,5 +47,9 @@ class Runners:
             return
         if job.kind in _ANSWERED_PRIVATELY and job.payload.get("deliver") != "thread":
             self.ctx.reply_to_caller(job, texts.SOMETHING_WENT_WRONG)
-        else:
+            return
+        try:
             self.ctx.reply_in_thread(job, texts.SOMETHING_WENT_WRONG)
+        except Exception as exc:  # posting may be what failed: the asker can still be told privately
+            logger.warning("job %d: could not post its failure in the thread (%s); telling the asker only", job.id, exc)
+            self.ctx.tell_privately(job, texts.SOMETHING_WENT_WRONG)

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from slack_sdk.errors import SlackApiError
-
 from bot import texts
-from bot.dispatch import RetryLater
 from bot.model_client import ModelBusy, ModelUnavailable, PromptTooLong
 from bot.mrkdwn import escape
-from bot.runners.context import RunnerContext, classify_slack_error, shorten
+from bot.runners.context import SLACK_FAILURES, RunnerContext, classify_slack_error, shorten
 from bot.streaming import SlackStream
 from handlers import qa
 from handlers.chat import ChatLine, readable_text
 from handlers.conversation import converse
 from handlers.guards import is_degenerate, trim_loop
-from storage import jobs as job_queries
 from storage import messages as message_queries
 from storage.jobs import ClaimedJob
 from storage.search import search_messages
@@ -36,29 +32,32 @@ class MentionRunner:
             self.ctx.reply_in_thread(job, texts.MODEL_NOT_READY)
             return
         payload = job.payload
-        stream = SlackStream(
-            client=self.ctx.client,
-            channel=job.channel_id,
-            thread_ts=payload.get("thread_ts"),
-            job_id=job.id,
-            existing_ts=job.reply_ts,
-        )
         try:
-            first_ts = stream.start()
-            if job.reply_ts is None:
-                with self.ctx.sessions.begin() as session:
-                    job_queries.record_reply(session=session, job_id=job.id, reply_ts=first_ts)
+            # The placeholder is posted first and the answer streamed into it, so a retry (after a crash, or while
+            # the model was away) finds that one message and edits it: the thread ends with exactly one reply.
+            earlier = self.ctx.earlier_replies(job, thread_ts=payload.get("thread_ts"))
+            stream = SlackStream(
+                client=self.ctx.client,
+                channel=job.channel_id,
+                thread_ts=payload.get("thread_ts"),
+                job_id=job.id,
+                existing=earlier,
+            )
+            waiting = self.ctx.told_model_busy(job)
+            stream.start(showing=texts.MODEL_BUSY if waiting else None)
+            if not earlier:
+                self.ctx.record_first_reply(job, stream.posted[0])
             request = readable_text(payload["text"], lambda user: self.ctx.name(job.team_id, user))
-            if qa.is_history_question(request):
-                stream.finish(self._answer_from_history(job, request), mrkdwn=True)
-            else:
-                self._converse(job, request, stream)
-        except (ModelUnavailable, ModelBusy) as exc:
-            stream.finish(texts.MODEL_BUSY, mrkdwn=True)
-            raise RetryLater(f"model not available: {type(exc).__name__}") from exc
-        except PromptTooLong:
-            stream.finish(texts.REQUEST_TOO_LONG_FOR_MODEL, mrkdwn=True)
-        except SlackApiError as exc:
+            try:
+                if qa.is_history_question(request):
+                    stream.finish(self._answer_from_history(job, request), mrkdwn=True)
+                else:
+                    self._converse(job, request, stream)
+            except (ModelUnavailable, ModelBusy) as exc:
+                raise self.ctx.wait_for_model(job, exc, tell=stream.show_note, idempotent_tell=True) from exc
+            except PromptTooLong:
+                stream.finish(texts.REQUEST_TOO_LONG_FOR_MODEL, mrkdwn=True)
+        except SLACK_FAILURES as exc:
             raise classify_slack_error(exc) from exc
         self.ctx.remember(job, stream.posted, stream.text, thread_ts=payload.get("thread_ts"))
 

@@ -6,7 +6,6 @@ import datetime as dt
 
 from bot import texts
 from bot.backfill import backfill_channel, backfill_thread
-from bot.dispatch import RetryLater
 from bot.model_client import ModelBusy, ModelUnavailable
 from bot.mrkdwn import escape
 from bot.runners.context import RunnerContext, shorten
@@ -35,21 +34,25 @@ class SummarizeRunner:
             writes = self.ctx.summary_model_writes
             summary = summarize(lines, self.ctx.model, abstract=writes, rephrase=writes)
         except (ModelUnavailable, ModelBusy) as exc:  # the skill falls back by itself; this is a last resort
-            raise RetryLater(f"model not available: {type(exc).__name__}") from exc
+            raise self.ctx.wait_for_model(job, exc, tell=lambda text: self.ctx.reply_to_caller(job, text)) from exc
         self.ctx.reply_to_caller(job, render_summary(summary, span=span, count=len(lines)))
 
     def _messages(self, job: ClaimedJob) -> list[StoredMessage]:
         """The messages asked for, after reading from Slack whatever of them we have not stored."""
         payload, team, channel = job.payload, job.team_id, job.channel_id
         common = {"client": self.ctx.client, "sessions": self.ctx.sessions, "team_id": team, "channel_id": channel}
+        kept = self.ctx.oldest_kept_ts()  # never summarize (or read back from Slack) what retention purged
         if payload.get("thread_ts"):
-            backfill_thread(**common, thread_ts=payload["thread_ts"])
+            backfill_thread(**common, thread_ts=payload["thread_ts"], oldest=kept)
             with self.ctx.sessions() as session:
-                return message_queries.thread_messages(
+                rows = message_queries.thread_messages(
                     session=session, team_id=team, channel_id=channel, thread_ts=payload["thread_ts"]
                 )
+            return [row for row in rows if kept is None or row.ts >= kept]
         since = dt.datetime.fromisoformat(payload["since"]) if payload.get("since") else None
         oldest = f"{since.timestamp():.6f}" if since else None
+        if kept is not None and (oldest is None or oldest < kept):
+            oldest = kept
         limit = payload.get("limit") or MAX_MESSAGES
         backfill_channel(**common, oldest=oldest, limit=min(limit, MAX_MESSAGES), with_threads=False)
         with self.ctx.sessions() as session:

@@ -9,9 +9,8 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot import slack_io, texts
-from bot.dispatch import RetryLater
 from bot.model_client import ModelBusy, ModelUnavailable
-from bot.runners.context import RunnerContext, classify_slack_error
+from bot.runners.context import SLACK_FAILURES, RunnerContext, classify_slack_error
 from handlers.languages import LANGUAGES
 from handlers.translate import translate
 from storage import messages as message_queries
@@ -43,7 +42,7 @@ class TranslateRunner:
         try:
             result = translate(text, target=language, model=self.ctx.model)
         except (ModelUnavailable, ModelBusy) as exc:
-            raise RetryLater(f"model not available: {type(exc).__name__}") from exc
+            raise self.ctx.wait_for_model(job, exc, tell=lambda note: self._note(job, note)) from exc
         if not result.ok:
             self._tell(job, result.text)
             return
@@ -83,7 +82,7 @@ class TranslateRunner:
                 found = self.ctx.client.conversations_history(
                     channel=channel, latest=ts, oldest=ts, inclusive=True, limit=1
                 )["messages"]
-        except SlackApiError as exc:
+        except SLACK_FAILURES as exc:
             raise classify_slack_error(exc) from exc
         return next((m for m in found if m.get("ts") == ts), None)
 
@@ -117,6 +116,15 @@ class TranslateRunner:
         self.ctx.reply_to_caller(job, texts.PICK_LANGUAGE, blocks=blocks)
 
     # -- delivery --------------------------------------------------------------------------------------------
+    def _note(self, job: ClaimedJob, text: str) -> None:
+        """A note about the wait, where the translation will go: in the thread it becomes the translation (the
+        same message is edited), to the caller it comes before it."""
+        if job.payload.get("deliver") == "thread":
+            thread_ts = job.payload.get("source_thread_ts") or self._thread_of(job)
+            self.ctx.reply_in_thread(job, text, thread_ts=thread_ts, note=text == texts.MODEL_BUSY)
+        else:
+            self.ctx.reply_to_caller(job, text)
+
     def _tell(self, job: ClaimedJob, text: str) -> None:
         """A problem is told to the person who asked, privately, even when the answer would have been public."""
         if job.payload.get("deliver") == "thread" and not job.payload.get("response_url"):
