@@ -72,26 +72,32 @@ def _serve(settings: Settings, *, with_worker: bool) -> None:
     from bot.app import build_parlance
     from bot.model_access import open_model_client
     from bot.model_client import OpenAICompatibleClient
-    from bot.serve import serve_http, serve_socket_mode
+    from bot.serve import StopBudget, serve_http, serve_socket_mode
     from bot.settings import DEFAULT_MODEL_URL
 
     settings.require_slack()
+    budget = StopBudget(settings.shutdown_seconds)  # one budget: serving stops first, the worker last
     with contextlib.ExitStack() as stack:
         if with_worker:
-            model = stack.enter_context(open_model_client(settings, wait=False))
+            model = stack.enter_context(open_model_client(settings, wait=False, stop_within=budget.left))
         else:
             model = stack.enter_context(OpenAICompatibleClient(settings.model_url or DEFAULT_MODEL_URL))
         parlance = build_parlance(settings, model=model)
         if with_worker:  # one machine: the digest clock runs in this process too (elsewhere: python -m bot.clock)
             from bot.clock import DigestClock
 
-            clock = DigestClock(engine=parlance.engine, sessions=parlance.sessions, wake=parlance.dispatcher.notify)
+            clock = DigestClock(
+                engine=parlance.engine,
+                sessions=parlance.sessions,
+                wake=parlance.dispatcher.notify,
+                retention_days=settings.retention_days,
+            )
             clock.start()
             stack.callback(clock.stop)
         if settings.socket_mode:
-            serve_socket_mode(parlance)
+            serve_socket_mode(parlance, budget)
         else:
-            serve_http(parlance)
+            serve_http(parlance, budget)
 
 
 if __name__ == "__main__":

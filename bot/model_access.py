@@ -11,7 +11,7 @@ import logging
 import socket
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from bot.model_client import ModelClient, OpenAICompatibleClient
 from bot.settings import Settings
@@ -19,6 +19,7 @@ from bot.settings import Settings
 logger = logging.getLogger(__name__)
 
 WORKER_START_TIMEOUT = 600.0  # a first start converts the bundled GGUF once; later starts take seconds
+WORKER_STOP_SECONDS = 10.0  # uvicorn waits up to 5 s for requests in progress; SIGKILL after this
 
 
 def free_port() -> int:
@@ -29,11 +30,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def bundled_worker(*, wait: bool = True, env: dict[str, str] | None = None) -> Iterator[str]:
+def bundled_worker(
+    *, wait: bool = True, env: dict[str, str] | None = None, stop_within: Callable[[], float] | None = None
+) -> Iterator[str]:
     """Starts `python -m bot.worker` as a child on a free loopback port; yields its MODEL_URL; stops it after.
 
     A child that dies (out of memory, say) is started again on the same port, so the bot's client finds it where
-    it was; jobs that failed meanwhile are retried by the dispatcher.
+    it was; jobs that failed meanwhile are retried by the dispatcher. Stopping gives the child what
+    `stop_within()` says is left of the process's stop budget (WORKER_STOP_SECONDS without one), then kills it.
     """
     from bot.worker.launch import wait_until_ready
 
@@ -46,7 +50,7 @@ def bundled_worker(*, wait: bool = True, env: dict[str, str] | None = None) -> I
             wait_until_ready(url, WORKER_START_TIMEOUT, process=supervisor.process)
         yield url
     finally:
-        supervisor.stop()
+        supervisor.stop(timeout=stop_within() if stop_within is not None else WORKER_STOP_SECONDS)
 
 
 class _Supervisor:
@@ -54,6 +58,7 @@ class _Supervisor:
         self._port = port
         self._env = env
         self._stopping = threading.Event()
+        self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._watch, name="worker-supervisor", daemon=True)
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -68,20 +73,26 @@ class _Supervisor:
 
         delay = 1.0
         while not self._stopping.wait(delay):
-            if self.process is not None and self.process.poll() is not None and not self._stopping.is_set():
-                logger.warning("the model worker exited with code %s; starting it again", self.process.returncode)
-                self.process = spawn_worker(port=self._port, env=self._env)
-                delay = min(delay * 2, 30.0)
+            with self._lock:  # stop() takes the lock too: no child is started after it began
+                if self.process is not None and self.process.poll() is not None and not self._stopping.is_set():
+                    logger.warning("the model worker exited with code %s; starting it again", self.process.returncode)
+                    self.process = spawn_worker(port=self._port, env=self._env)
+                    delay = min(delay * 2, 30.0)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = WORKER_STOP_SECONDS) -> None:
         self._stopping.set()
-        if self.process is not None:
-            _stop(self.process)
+        with self._lock:
+            if self.process is not None:
+                _stop(self.process, timeout=timeout)
 
 
 @contextlib.contextmanager
 def open_model_client(
-    settings: Settings, *, wait: bool = True, roles: tuple[str, ...] | None = None
+    settings: Settings,
+    *,
+    wait: bool = True,
+    roles: tuple[str, ...] | None = None,
+    stop_within: Callable[[], float] | None = None,
 ) -> Iterator[ModelClient]:
     """A client for MODEL_URL when set, else for a bundled worker started for as long as the block runs.
 
@@ -94,16 +105,17 @@ def open_model_client(
             yield client
         return
     env = {"WORKER_ROLES": ",".join(roles)} if roles else None
-    with bundled_worker(wait=wait, env=env) as url, OpenAICompatibleClient(url) as client:
+    with bundled_worker(wait=wait, env=env, stop_within=stop_within) as url, OpenAICompatibleClient(url) as client:
         logger.info("started the bundled model worker at %s", url)
         yield client
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def _stop(process: subprocess.Popen[bytes], *, timeout: float) -> None:
     if process.poll() is None:
         process.terminate()
         try:
-            process.wait(timeout=30)
+            process.wait(timeout=max(1.0, timeout))
         except subprocess.TimeoutExpired:
+            logger.warning("the model worker did not stop within %.0f s; killing it", max(1.0, timeout))
             process.kill()
             process.wait()

@@ -1,17 +1,58 @@
 """The two ways Slack reaches a deployed Parlance: HTTP (waitress) or Socket Mode. Both are thin adapters
-over the same `Parlance`; both stop cleanly on SIGTERM/SIGINT, letting running jobs finish first."""
+over the same `Parlance`, and both stop the same way on SIGTERM/SIGINT, within SHUTDOWN_SECONDS:
+
+1. take no new work: the listening socket closes (Slack retries elsewhere) or Socket Mode disconnects;
+2. answer the requests already received (acks take milliseconds);
+3. let running jobs finish while the budget allows, keeping a reserve for what follows;
+4. hand the jobs still running back to the queue, due now, so another process starts them at once;
+5. stop the bundled model worker (`python -m bot`), and exit with status 0.
+"""
 
 from __future__ import annotations
 
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from bot.app import Parlance
 from bot.web import HTTPServer, SlackWSGIApp
 
 logger = logging.getLogger(__name__)
+
+DRAIN_SECONDS = 5.0  # requests in progress are acks: milliseconds, unless the database is stuck
+EXIT_RESERVE_SECONDS = 8.0  # after the jobs' grace: hand back jobs, stop the worker (uvicorn waits up to 5 s), exit
+_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class ShutdownRequested(Exception):
+    """SIGTERM or SIGINT arrived: raised in the main thread wherever it waits, so serving ends there."""
+
+
+@dataclass
+class StopBudget:
+    """SHUTDOWN_SECONDS, shared by every step of an orderly stop so that together they end in time; a step
+    that finishes early leaves its time to the next one."""
+
+    seconds: float
+    _deadline: float | None = field(default=None, init=False)
+
+    def begin(self) -> None:
+        if self._deadline is None:
+            self._deadline = time.monotonic() + self.seconds
+
+    def left(self) -> float:
+        """Seconds until the whole stop must be over (all of them before it began)."""
+        return self.seconds if self._deadline is None else max(0.0, self._deadline - time.monotonic())
+
+    def for_requests(self) -> float:
+        return min(DRAIN_SECONDS, self.seconds * 0.2, self.left())
+
+    def for_jobs(self) -> float:
+        """What running jobs may still use, keeping the reserve for handing back the rest and stopping."""
+        return max(0.0, self.left() - min(EXIT_RESERVE_SECONDS, self.seconds * 0.3))
 
 
 def make_http_server(parlance: Parlance, *, host: str | None = None, port: int | None = None) -> HTTPServer:
@@ -28,21 +69,27 @@ def make_http_server(parlance: Parlance, *, host: str | None = None, port: int |
     )
 
 
-def serve_http(parlance: Parlance) -> None:
+def serve_http(parlance: Parlance, budget: StopBudget | None = None) -> None:
+    """Serves until SIGTERM/SIGINT, then stops in order (see the module's docstring) within `budget`."""
+    budget = budget or StopBudget(parlance.settings.shutdown_seconds)
     server = make_http_server(parlance)
-    parlance.start()
-    logger.info("listening on %s/slack/events (health: /healthz)", server.url)
-    _on_shutdown_signal(_leave_server_loop)
     try:
-        server.serve_forever()  # waitress closes its sockets itself when the loop is left by SystemExit
-    except SystemExit:
+        _raise_on_shutdown_signal(budget)
+        parlance.start()
+        server.start_in_thread()
+        logger.info("listening on %s/slack/events (health: /healthz)", server.url)
+        threading.Event().wait()  # until a signal raises ShutdownRequested here
+    except ShutdownRequested:
         pass
     finally:
-        parlance.close()
-
-
-def _leave_server_loop() -> None:
-    raise SystemExit(0)
+        _only_log_shutdown_signals()
+        budget.begin()
+        server.stop_accepting()
+        if not server.wait_idle(budget.for_requests()):
+            logger.warning("stopping with HTTP requests still in progress")
+        server.close()
+        parlance.close(timeout=budget.for_jobs())
+        logger.info("stopped serving HTTP")
 
 
 def start_socket_mode(parlance: Parlance) -> Callable[[], None]:
@@ -55,24 +102,48 @@ def start_socket_mode(parlance: Parlance) -> Callable[[], None]:
     return handler.close
 
 
-def serve_socket_mode(parlance: Parlance) -> None:
-    parlance.start()
-    stopped = threading.Event()
-    close = start_socket_mode(parlance)
-    logger.info("connected to Slack over Socket Mode")
-    _on_shutdown_signal(stopped.set)
+def serve_socket_mode(parlance: Parlance, budget: StopBudget | None = None) -> None:
+    """Like `serve_http`; disconnecting is how it takes no new work (Slack sends it to the other connections)."""
+    budget = budget or StopBudget(parlance.settings.shutdown_seconds)
+    close: Callable[[], None] | None = None
     try:
-        stopped.wait()
+        _raise_on_shutdown_signal(budget)
+        parlance.start()
+        close = start_socket_mode(parlance)
+        logger.info("connected to Slack over Socket Mode")
+        threading.Event().wait()  # until a signal raises ShutdownRequested here
+    except ShutdownRequested:
+        pass
     finally:
-        close()
-        parlance.close()
+        _only_log_shutdown_signals()
+        budget.begin()
+        if close is not None:
+            close()
+        parlance.close(timeout=budget.for_jobs())
+        logger.info("stopped serving Socket Mode")
 
 
-def _on_shutdown_signal(callback: Callable[[], None]) -> None:
+def _raise_on_shutdown_signal(budget: StopBudget) -> None:
+    """The first SIGTERM/SIGINT raises ShutdownRequested in the main thread. Raising (rather than setting a flag
+    that the main thread waits on) cannot be lost or deadlock whatever the main thread holds at that moment."""
+
     def handle(signum: int, _frame: object) -> None:
-        logger.info("received %s; shutting down", signal.Signals(signum).name)
-        callback()
+        _only_log_shutdown_signals()
+        budget.begin()
+        logger.info("received %s; stopping within %.0f s", signal.Signals(signum).name, budget.seconds)
+        raise ShutdownRequested(signum)
 
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, handle)
-        signal.signal(signal.SIGINT, handle)
+        for signum in _SIGNALS:
+            signal.signal(signum, handle)
+
+
+def _only_log_shutdown_signals() -> None:
+    """Once stopping, a second SIGTERM or Ctrl-C must not cut the orderly stop short (SIGKILL still can)."""
+
+    def handle(signum: int, _frame: object) -> None:
+        logger.info("received %s again; already stopping", signal.Signals(signum).name)
+
+    if threading.current_thread() is threading.main_thread():
+        for signum in _SIGNALS:
+            signal.signal(signum, handle)

@@ -1,7 +1,9 @@
 """HTTP mode: a thin WSGI adapter in front of the Bolt app, served by waitress (a production WSGI server).
 
 `/slack/events` takes events, slash commands and interactivity; `/healthz` says whether the database answers.
-Everything that is not a valid Slack request becomes a short JSON error, never a traceback.
+With installs through OAuth, `GET /slack/install` and `GET /slack/oauth_redirect` are handed to Bolt's OAuth flow,
+which answers with a redirect, a cookie or a page. Everything that is not a valid Slack request becomes a short
+JSON error, never a traceback.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
+from slack_bolt.oauth import OAuthFlow
 from slack_bolt.request import BoltRequest
 from sqlalchemy import Engine
 
@@ -29,6 +32,7 @@ METRICS_PATH = "/metrics"
 StartResponse = Callable[..., Any]
 _REASONS = {
     200: "OK",
+    302: "Found",
     400: "Bad Request",
     401: "Unauthorized",
     404: "Not Found",
@@ -48,7 +52,9 @@ class SlackWSGIApp:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        known = path if path in (EVENTS_PATH, HEALTH_PATH, METRICS_PATH) else "other"
+        flow = self._bolt.oauth_flow
+        oauth_paths = (flow.install_path, flow.redirect_uri_path) if flow is not None else ()
+        known = path if path in (EVENTS_PATH, HEALTH_PATH, METRICS_PATH, *oauth_paths) else "other"
         started = time.perf_counter()
         statuses: list[str] = []
 
@@ -73,6 +79,11 @@ class SlackWSGIApp:
                     _status(200), [("Content-Type", Metrics.content_type), ("Content-Length", str(len(payload)))]
                 )
                 return [payload]
+            flow = self._bolt.oauth_flow
+            if flow is not None and path in (flow.install_path, flow.redirect_uri_path):
+                if method != "GET":
+                    return _json(start_response, 405, {"ok": False, "error": "method_not_allowed"})
+                return self._oauth(flow, path, environ, start_response)
             if path != EVENTS_PATH:
                 return _json(start_response, 404, {"ok": False, "error": "not_found"})
             if method != "POST":
@@ -104,13 +115,8 @@ class SlackWSGIApp:
             body = raw.decode("utf-8")
         except UnicodeDecodeError:
             return _json(start_response, 400, {"ok": False, "error": "invalid_utf8"})
-        headers = {
-            key[5:].lower().replace("_", "-"): value for key, value in environ.items() if key.startswith("HTTP_")
-        }
-        if environ.get("CONTENT_TYPE"):
-            headers["content-type"] = environ["CONTENT_TYPE"]
         try:
-            request = BoltRequest(body=body, query=environ.get("QUERY_STRING", ""), headers=headers)
+            request = BoltRequest(body=body, query=environ.get("QUERY_STRING", ""), headers=_headers(environ))
         except ValueError:  # Bolt parses the body up front: broken JSON or a broken `payload=` form field
             return _json(start_response, 400, {"ok": False, "error": "invalid_body"})
         try:
@@ -120,12 +126,32 @@ class SlackWSGIApp:
             # action list that is empty): a signed but malformed request is the sender's error, not ours.
             logger.warning("malformed Slack payload refused: %s", type(exc).__name__)
             return _json(start_response, 400, {"ok": False, "error": "malformed_payload"})
-        payload = response.body.encode("utf-8") if isinstance(response.body, str) else response.body
-        if response.status == 404 and not payload:
+        if response.status == 404 and not response.body:
             return _json(start_response, 404, {"ok": False, "error": "unhandled_request"})
-        response_headers = [(name, value) for name, values in response.headers.items() for value in values]
-        start_response(_status(response.status), [*response_headers, ("Content-Length", str(len(payload)))])
-        return [payload]
+        return _bolt_response(start_response, response)
+
+    @staticmethod
+    def _oauth(flow: OAuthFlow, path: str, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """The install link (a redirect to Slack's consent screen, with the state in a cookie) and Slack's redirect
+        back (the state checked against that cookie, the code traded for a token, then a success or failure page)."""
+        request = BoltRequest(body="", query=environ.get("QUERY_STRING", ""), headers=_headers(environ))
+        if path == flow.install_path:
+            return _bolt_response(start_response, flow.handle_installation(request))
+        return _bolt_response(start_response, flow.handle_callback(request))
+
+
+def _headers(environ: dict[str, Any]) -> dict[str, str]:
+    headers = {key[5:].lower().replace("_", "-"): value for key, value in environ.items() if key.startswith("HTTP_")}
+    if environ.get("CONTENT_TYPE"):
+        headers["content-type"] = environ["CONTENT_TYPE"]
+    return headers
+
+
+def _bolt_response(start_response: StartResponse, response: BoltResponse) -> list[bytes]:
+    payload = response.body.encode("utf-8") if isinstance(response.body, str) else response.body
+    response_headers = [(name, value) for name, values in response.headers.items() for value in values]
+    start_response(_status(response.status), [*response_headers, ("Content-Length", str(len(payload)))])
+    return [payload]
 
 
 def _status(code: int) -> str:
@@ -166,9 +192,6 @@ class HTTPServer:
     def url(self) -> str:
         return f"http://{self._server.effective_host}:{self.port}"
 
-    def serve_forever(self) -> None:
-        self._server.run()
-
     def start_in_thread(self) -> None:
         self._thread = threading.Thread(target=self._run_until_closed, name="http-server", daemon=True)
         self._thread.start()
@@ -180,8 +203,59 @@ class HTTPServer:
             if not self._closing.is_set():  # closing the sockets under a running loop ends it this way
                 raise
 
+    def stop_accepting(self) -> None:
+        """Closes the listening socket, so new connections are refused at once (Slack then retries on another
+        process) while requests already received are still answered."""
+        from waitress import wasyncore
+
+        if not self._in_loop(lambda: wasyncore.dispatcher.close(self._server)):  # not waitress's close(): it
+            wasyncore.dispatcher.close(self._server)  # would also stop the loop that answers those requests
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Waits until no request is being read, handled or answered; False if `timeout` passed first.
+
+        waitress has no public call for this, so it reads the task queue and the connections' buffers.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            tasks = self._server.task_dispatcher
+            if not (tasks.active_count or tasks.queue or any(map(_busy, list(self._server._map.values())))):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+
     def close(self) -> None:
+        """Stops serving now, dropping connections still open (after `wait_idle`: idle keep-alive ones)."""
+        from waitress import wasyncore
+
         self._closing.set()
-        self._server.close()
+        if not self._in_loop(lambda: wasyncore.close_all(self._server._map, ignore_all=True)):
+            self._server.close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        self._server.task_dispatcher.shutdown(timeout=1)
+
+    def _in_loop(self, action: Callable[[], object]) -> bool:
+        """Runs `action` in the server's loop thread (waitress's sockets belong to it); False if none runs."""
+        if self._thread is None or not self._thread.is_alive():
+            return False
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                action()
+            finally:
+                done.set()
+
+        self._server.trigger.pull_trigger(run)
+        return done.wait(timeout=2)
+
+
+def _busy(channel: object) -> bool:
+    """A waitress connection reading a request, holding one to handle, or still sending an answer."""
+    return bool(
+        getattr(channel, "requests", None)
+        or getattr(channel, "request", None) is not None
+        or getattr(channel, "total_outbufs_len", 0)
+    )

@@ -7,9 +7,7 @@ from bot import texts
 
 
 def test_local_mode_answers_what_a_person_types(tmp_path) -> None:
-    typed = "\n".join(
-        ["we ship the release on friday", "@parlance help", "/translate to Klingon: hello", "/quit"]
-    )
+    typed = "\n".join(["we ship the release on friday", "@parlance help", "/translate to Klingon: hello", "/quit"])
     result = subprocess.run(
         [sys.executable, "-m", "bot"],
         input=typed + "\n",

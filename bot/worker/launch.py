@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -20,25 +22,42 @@ def spawn_worker(*, port: int, env: dict[str, str] | None = None) -> subprocess.
 
     `env` entries are added to (and override) the current environment, e.g. WORKER_ROLES or MODEL_CACHE_DIR. The
     child writes its log to this process's stderr. Stop it with `terminate()` then `wait()`; it shuts down cleanly,
-    and on Linux it also stops by itself if this process dies.
+    and on Linux it also stops by itself if this process dies. It runs in a process group of its own, so a Ctrl-C
+    in the terminal reaches only this process, which stops it last, after the jobs that still need it.
     """
     child_env = {**os.environ, **(env or {}), "WORKER_PORT": str(port), "HF_HUB_OFFLINE": "1"}
     # The child must find `bot` from any working directory (tests run in temporary ones).
     package_root = str(Path(__file__).resolve().parents[2])
     child_env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, child_env.get("PYTHONPATH")) if p)
     child_env.setdefault("WORKER_HOST", "127.0.0.1")
-    preexec = _die_with_parent if sys.platform == "linux" else None
-    return subprocess.Popen([sys.executable, "-m", "bot.worker"], env=child_env, preexec_fn=preexec)
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.worker"], env=child_env, preexec_fn=die_with_parent(), process_group=0
+    )
 
 
-def _die_with_parent() -> None:
-    """Linux: the kernel sends the worker SIGTERM when its parent dies, even by SIGKILL, so no orphan keeps
-    holding the model's memory and port."""
+def die_with_parent() -> Callable[[], None] | None:
+    """A `preexec_fn` for a child that must not outlive the thread starting it, so no orphan keeps holding the
+    model's memory and port (Linux; None elsewhere).
+
+    The kernel sends the child SIGTERM when that thread dies, even by SIGKILL, but only one generation down: a
+    killed grandparent (a test runner above `python -m bot`) reaches the worker only if every link has it, so the
+    tests and benches start their `python -m bot` children with it too. A parent that died between fork and prctl
+    would never signal, hence the getppid() check after it.
+    """
+    if sys.platform != "linux":
+        return None
     import ctypes
-    import signal
 
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the forked child must not load libraries
+    parent = os.getpid()
     pr_set_pdeathsig = 1
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+    def preexec() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGTERM)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return preexec
 
 
 def wait_until_ready(base_url: str, timeout: float, *, process: subprocess.Popen[bytes] | None = None) -> None:
