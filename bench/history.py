@@ -14,12 +14,10 @@ import random
 import statistics
 import tempfile
 import time
-import uuid
 
 from sqlalchemy import insert, text
-from sqlalchemy.engine import make_url
 
-from storage.db import make_engine, make_session_factory, migrate
+from storage.db import make_engine, make_session_factory, migrate, scratch_schema
 from storage.messages import recent_messages, thread_messages
 from storage.models import Message, utcnow
 from storage.search import search_messages
@@ -98,19 +96,11 @@ def main() -> None:
         results["SQLite"] = (fill(engine, args.messages), measure(engine))
         engine.dispose()
 
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(args.postgres)
-    with admin.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        url = make_url(args.postgres).update_query_dict({"options": f"-csearch_path={schema}"})
-        engine = make_engine(url.render_as_string(hide_password=False))
+    with scratch_schema(args.postgres, "bench") as url:
+        engine = make_engine(url)
         migrate(engine)
         results["PostgreSQL"] = (fill(engine, args.messages), measure(engine))
         engine.dispose()
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
 
     print(f"history queries with {args.messages:,} stored messages (median of 50, milliseconds)")
     names = list(next(iter(results.values()))[1])

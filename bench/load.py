@@ -24,7 +24,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -33,8 +32,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for tests.processes
 
@@ -42,7 +39,7 @@ from bot import texts
 from bot.emulator import SlackEmulator, SlackSender
 from bot.model_access import free_port
 from bot.worker.launch import spawn_worker, wait_until_ready
-from storage.db import make_engine, make_session_factory
+from storage.db import make_engine, make_session_factory, scratch_schema
 from storage.jobs import pending_job_count
 from tests.processes import start_bot, stop_bot, wait_healthy
 
@@ -146,16 +143,8 @@ def database(url: str | None, workdir: str) -> Iterator[str]:
     if not url:
         yield f"sqlite:///{workdir}/load.db"
         return
-    schema = f"load_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(url)
-    with admin.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with scratch_schema(url, "load") as scratch:
+        yield scratch
 
 
 @contextmanager

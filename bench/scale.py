@@ -14,15 +14,11 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-
 from bot.emulator import SlackEmulator, SlackSender
-from storage.db import make_engine
+from storage.db import scratch_schema
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for tests.processes
 from tests.processes import web_processes
@@ -34,37 +30,29 @@ def run(processes: int, *, requests: int, concurrency: int, postgres: str) -> di
     emulator = SlackEmulator(bot_token=TOKEN, team_id=TEAM, bot_user_id=BOT, bot_id="B0BOT").start()
     emulator.add_user(USER, name="alice")
     emulator.add_channel(CHANNEL, name="general")
-    schema = f"scale_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(postgres)
-    with admin.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    url = make_url(postgres).update_query_dict({"options": f"-csearch_path={schema}"})
-    env = {
-        "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": emulator.api_url,
-        "DATABASE_URL": url.render_as_string(hide_password=False), "MODEL_URL": "http://127.0.0.1:9/v1",
-        "LOG_LEVEL": "WARNING",
-    }  # fmt: skip
     try:
-        with tempfile.TemporaryDirectory() as cwd, web_processes(processes, env=env, cwd=cwd) as urls:
-            senders = [SlackSender(app_url=u, signing_secret=SECRET, team_id=TEAM, emulator=emulator) for u in urls]
-            base = int(time.time())
+        with scratch_schema(postgres, "scale") as url, tempfile.TemporaryDirectory() as cwd:
+            env = {
+                "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": emulator.api_url,
+                "DATABASE_URL": url, "MODEL_URL": "http://127.0.0.1:9/v1", "LOG_LEVEL": "WARNING",
+            }  # fmt: skip
+            with web_processes(processes, env=env, cwd=cwd) as urls:
+                senders = [SlackSender(app_url=u, signing_secret=SECRET, team_id=TEAM, emulator=emulator) for u in urls]
+                base = int(time.time())
 
-            def send(i: int) -> float:
-                sender = senders[i % len(senders)]
-                event = sender.mention_event(CHANNEL, USER, f"<@{BOT}> help", ts=f"{base}.{i:06d}")
-                return sender.event(event).elapsed
+                def send(i: int) -> float:
+                    sender = senders[i % len(senders)]
+                    event = sender.mention_event(CHANNEL, USER, f"<@{BOT}> help", ts=f"{base}.{i:06d}")
+                    return sender.event(event).elapsed
 
-            started = time.perf_counter()
-            with ThreadPoolExecutor(concurrency) as pool:
-                acks = sorted(pool.map(send, range(requests)))
-            emulator.wait_for("chat.postMessage", count=requests, timeout=300)
-            elapsed = time.perf_counter() - started
-            answered = len([c for c in emulator.calls("chat.postMessage") if c.ok])
+                started = time.perf_counter()
+                with ThreadPoolExecutor(concurrency) as pool:
+                    acks = sorted(pool.map(send, range(requests)))
+                emulator.wait_for("chat.postMessage", count=requests, timeout=300)
+                elapsed = time.perf_counter() - started
+                answered = len([c for c in emulator.calls("chat.postMessage") if c.ok])
     finally:
         emulator.stop()
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
     return {
         "ack median ms": statistics.median(acks) * 1000,
         "ack p99 ms": acks[min(len(acks) - 1, round(0.99 * (len(acks) - 1)))] * 1000,
