@@ -11,7 +11,7 @@ from bot import texts
 from bot.app import build_parlance
 from bot.serve import start_socket_mode
 from bot.settings import load_settings
-from tests.conftest import ALICE, APP_TOKEN, BOT_TOKEN, BOT_USER, CHANNEL
+from tests.conftest import ALICE, APP_TOKEN, BOT_TOKEN, BOT_USER, CHANNEL, wait_until
 
 
 @pytest.fixture
@@ -29,8 +29,6 @@ def socket_app(emulator, database_url):
 
 
 def test_a_mention_over_socket_mode_is_acked_and_answered_once_in_its_thread(emulator, socket_app) -> None:
-    from tests.test_slack_app import _wait_until
-
     mention = {
         "type": "app_mention", "user": ALICE, "text": f"<@{BOT_USER}> help", "ts": "1764341000.000100",
         "channel": CHANNEL, "event_ts": "1764341000.000100",
@@ -44,7 +42,7 @@ def test_a_mention_over_socket_mode_is_acked_and_answered_once_in_its_thread(emu
     assert reply.args["text"] == texts.HELP
     time.sleep(0.5)
     assert len(emulator.calls("chat.postMessage")) == 1
-    _wait_until(lambda: any(call.method == "apps.connections.open" for call in emulator.calls()))
+    wait_until(lambda: any(call.method == "apps.connections.open" for call in emulator.calls()))
 
 
 def test_a_slash_command_over_socket_mode_is_acked_with_its_answer(emulator, socket_app) -> None:
