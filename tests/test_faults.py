@@ -280,9 +280,11 @@ def test_a_locked_database_loses_and_doubles_nothing_and_the_app_recovers(emulat
         assert _mention(sender, "help", ts=posting) == (200, 200)
         wait_until(lambda: emulator.calls("chat.postMessage") != [], what="the first reply held back")
         event = sender.mention_event(CHANNEL, ALICE, f"<@{BOT_USER}> help", ts=arriving)
-        # The held-back reply is posted about 2 s into the lock (Retry-After) and then waits the busy timeout to
-        # record itself: the lock outlasts both by a margin, so that record fails on a slow machine too.
-        with _database_locked(database_url, seconds=2 + SQLITE_BUSY_TIMEOUT_MS / 1000 + 3):
+        # SQLite: the held-back reply is posted about 2 s into the lock (Retry-After) and then waits the busy
+        # timeout to record itself; the lock outlasts both by a margin, so that record fails on a slow machine too.
+        # PostgreSQL has no busy timeout: everything waits for the lock, which must end before the sender's timeout.
+        sqlite = make_url(database_url).get_backend_name() == "sqlite"
+        with _database_locked(database_url, seconds=2 + SQLITE_BUSY_TIMEOUT_MS / 1000 + 3 if sqlite else 4):
             response = sender.event(event, event_id="EvLOCKED")
         assert response.status in (200, 500), response.text
         assert sender.event(event, event_id="EvLOCKED", retry_num=1).status == 200
@@ -290,7 +292,7 @@ def test_a_locked_database_loses_and_doubles_nothing_and_the_app_recovers(emulat
         replies = _answered_once(emulator, sessions, [posting, arriving, after], timeout=45)
     assert [job.state for job in _jobs(sessions)] == [jobs.DONE] * 3
     assert len(_ok_posts(emulator)) == 3
-    if make_url(database_url).get_backend_name() == "sqlite":  # PostgreSQL waits for the lock instead of failing
+    if sqlite:  # PostgreSQL waits for the lock instead of failing
         assert _jobs(sessions)[0].attempts >= 2  # its reply could not be recorded: it ran again
         assert {call.args["ts"] for call in emulator.calls("chat.update") if call.ok} == {replies[posting]["ts"]}
 
