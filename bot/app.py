@@ -19,7 +19,7 @@ from bot.directory import Directory
 from bot.dispatch import Dispatcher
 from bot.installs import OAuthInstalls
 from bot.listeners import register_listeners
-from bot.log_hygiene import keep_request_bodies_out_of_logs
+from bot.log_hygiene import tidy_third_party_logs
 from bot.metrics import Metrics
 from bot.runners import RunnerContext, Runners
 from bot.sentiment import sentiment_runners
@@ -85,7 +85,8 @@ class Parlance:
 
 def build_parlance(settings: Settings, *, model: object | None = None, run_migrations: bool = True) -> Parlance:
     settings.require_slack()
-    keep_request_bodies_out_of_logs()
+    bolt_logger = logging.getLogger("bot.bolt")
+    tidy_third_party_logs(bolt_logger)
     engine = make_engine(settings.database_url)
     if run_migrations:
         migrate(engine)
@@ -97,7 +98,7 @@ def build_parlance(settings: Settings, *, model: object | None = None, run_migra
         signing_secret=settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None,
         request_verification_enabled=not settings.socket_mode,
         process_before_response=True,
-        logger=logging.getLogger("bot.bolt"),
+        logger=bolt_logger,
         oauth_settings=installs.oauth_settings if installs else None,
         authorize=installs.authorize if installs else None,
         before_authorize=installs.ignore_removed_teams if installs else None,

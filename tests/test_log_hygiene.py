@@ -48,3 +48,4 @@ def test_message_text_is_not_logged_at_info(settings, emulator, caplog) -> None:
     assert "job" in logged  # the dispatcher did log its work at INFO
     assert PRIVATE_TEXT not in logged
     assert "zebra" not in logged
+    assert "will be unused" not in logged  # Bolt's start-up warning about our client and its token: noise
