@@ -26,6 +26,8 @@ Parlance local mode: you are @you in #general of an emulated Slack workspace (no
   @parlance <question>    mention the bot; it answers in a thread
   /summarize [args]       /summarize, /summarize 50, /summarize 24h ...
   /translate fr <text>    translate text
+  /sentiment [args]       the channel's mood, and scheduled digests (/sentiment help)
+  /parlance [forget me]   what Parlance stores about you, and deleting it
   /thread                 reply inside the thread of your last mention; /channel goes back
   /quit                   leave (Ctrl-D works too)
 The language model loads in the background; the first answer can take a minute on a CPU.
