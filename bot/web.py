@@ -8,6 +8,7 @@ JSON error, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -231,7 +232,8 @@ class HTTPServer:
 
         self._closing.set()
         if not self._in_loop(lambda: wasyncore.close_all(self._server._map, ignore_all=True)):
-            self._server.close()
+            with contextlib.suppress(OSError):  # already closed by the ending loop
+                self._server.close()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._server.task_dispatcher.shutdown(timeout=1)
@@ -248,7 +250,10 @@ class HTTPServer:
             finally:
                 done.set()
 
-        self._server.trigger.pull_trigger(run)
+        try:
+            self._server.trigger.pull_trigger(run)
+        except OSError:  # the loop is already ending and has closed its trigger: there is nothing to run it in
+            return False
         return done.wait(timeout=2)
 
 
