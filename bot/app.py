@@ -92,7 +92,11 @@ def build_parlance(settings: Settings, *, model: object | None = None, run_migra
         migrate(engine)
     sessions = make_session_factory(engine)
     client = make_web_client(settings)
-    installs = OAuthInstalls.create(settings, engine=engine, client=client) if settings.oauth_install else None
+    installs = (
+        OAuthInstalls.create(settings, engine=engine, client=client, bolt_logger=bolt_logger)
+        if settings.oauth_install
+        else None
+    )
     bolt = App(
         client=client,
         signing_secret=settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None,

@@ -62,12 +62,13 @@ class OAuthInstalls:
     teams: InstalledTeams
 
     @classmethod
-    def create(cls, settings: Settings, *, engine: Engine, client: WebClient) -> OAuthInstalls:
+    def create(
+        cls, settings: Settings, *, engine: Engine, client: WebClient, bolt_logger: logging.Logger
+    ) -> OAuthInstalls:
         """`client` talks to SLACK_API_URL: oauth.v2.access and auth.test go there (the emulator, in tests), while
-        people are sent to slack.com's own authorize page."""
+        people are sent to slack.com's own authorize page. `bolt_logger` is the Bolt app's."""
         assert settings.slack_client_id is not None and settings.slack_client_secret is not None
         client_id, client_secret = settings.slack_client_id, settings.slack_client_secret.get_secret_value()
-        bolt_logger = logging.getLogger("bot.bolt")
         store = SQLAlchemyInstallationStore(client_id=client_id, engine=engine, logger=bolt_logger)
         oauth_settings = OAuthSettings(
             client_id=client_id,

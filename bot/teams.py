@@ -51,8 +51,6 @@ class Teams(Protocol):
 
     def workspace_url(self, team_id: str | None) -> str: ...
 
-    def forget(self, team_id: str) -> None: ...
-
 
 class OneTeam:
     """SLACK_BOT_TOKEN: one workspace, whichever team id a job names. The start-up auth.test gives both answers;
@@ -75,9 +73,6 @@ class OneTeam:
                 logger.warning("auth.test failed; permalinks fall back to slack.com")
             self._workspace_url = _with_slash(url)
         return self._workspace_url
-
-    def forget(self, team_id: str) -> None:
-        """Nothing is cached per team with a single workspace."""
 
 
 class InstalledTeams:

@@ -50,12 +50,13 @@ class SlackWSGIApp:
         self._engine = engine
         self._max_body = max_body_bytes
         self._metrics = metrics or Metrics()
+        flow = bolt.oauth_flow  # installs through OAuth: two more paths, handed to Bolt's flow
+        self._oauth_paths = (flow.install_path, flow.redirect_uri_path) if flow is not None else ()
+        self._known_paths = (EVENTS_PATH, HEALTH_PATH, METRICS_PATH, *self._oauth_paths)  # labels for /metrics
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        flow = self._bolt.oauth_flow
-        oauth_paths = (flow.install_path, flow.redirect_uri_path) if flow is not None else ()
-        known = path if path in (EVENTS_PATH, HEALTH_PATH, METRICS_PATH, *oauth_paths) else "other"
+        known = path if path in self._known_paths else "other"
         started = time.perf_counter()
         statuses: list[str] = []
 
@@ -81,7 +82,7 @@ class SlackWSGIApp:
                 )
                 return [payload]
             flow = self._bolt.oauth_flow
-            if flow is not None and path in (flow.install_path, flow.redirect_uri_path):
+            if flow is not None and path in self._oauth_paths:
                 if method != "GET":
                     return _json(start_response, 405, {"ok": False, "error": "method_not_allowed"})
                 return self._oauth(flow, path, environ, start_response)

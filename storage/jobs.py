@@ -141,11 +141,6 @@ def release_jobs(*, session: Session, job_ids: Collection[int], worker_id: str) 
     return sorted(rows)
 
 
-def release_job(*, session: Session, job_id: int, worker_id: str) -> bool:
-    """`release_jobs` for one job; False when `worker_id` no longer holds it (it finished, or was taken over)."""
-    return bool(release_jobs(session=session, job_ids=[job_id], worker_id=worker_id))
-
-
 def fail_job(*, session: Session, job_id: int, worker_id: str, error: str) -> None:
     session.execute(
         update(Job)

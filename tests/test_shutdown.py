@@ -234,7 +234,7 @@ def test_release_hands_back_only_the_callers_running_jobs_due_now(sessions) -> N
         theirs = jobs.claim_next_job(session=session, worker_id="other", lease=dt.timedelta(minutes=5))
     with sessions.begin() as session:
         released = jobs.release_jobs(session=session, job_ids=ids, worker_id="stopping")
-        assert not jobs.release_job(session=session, job_id=theirs.id, worker_id="stopping")
+        assert jobs.release_jobs(session=session, job_ids=[theirs.id], worker_id="stopping") == []
     assert released == [mine.id]
     with sessions.begin() as session:  # first in line again, ahead of the job that was never claimed
         again = jobs.claim_next_job(session=session, worker_id="next", lease=dt.timedelta(minutes=5))

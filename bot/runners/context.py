@@ -124,14 +124,12 @@ class RunnerContext:
             found = slack_io.find_job_replies(
                 client=self.client, channel=job.channel_id, thread_ts=thread_ts, job_id=job.id, oldest=oldest
             )
-        except SlackApiError as exc:
+        except SLACK_FAILURES as exc:
             problem = classify_slack_error(exc)
             if isinstance(problem, RetryLater):
                 raise problem from exc
             logger.warning("job %d could not look for an earlier reply (%s); posting a new one", job.id, problem)
             return []
-        except (OSError, HTTPException) as exc:
-            raise classify_slack_error(exc) from exc
         if found:
             logger.info("job %d found %d message(s) an earlier attempt posted; editing them", job.id, len(found))
             self.record_first_reply(job, found[0])
