@@ -7,6 +7,7 @@ each 429's Retry-After, and a backfill is bounded in pages so one request never 
 from __future__ import annotations
 
 import logging
+from itertools import islice
 from typing import Any
 
 from slack_sdk import WebClient
@@ -36,22 +37,18 @@ def backfill_channel(
     them, their replies. Returns how many messages were new to us; a channel we may not read yields 0."""
     stored = 0
     threads: list[str] = []
-    cursor: str | None = None
     fetched = 0
+    kwargs: dict[str, Any] = {"channel": channel_id, "limit": min(PAGE_SIZE, limit)}
+    if oldest:
+        kwargs["oldest"] = oldest
     try:
-        for _page in range(MAX_PAGES):
-            kwargs: dict[str, Any] = {"channel": channel_id, "limit": min(PAGE_SIZE, limit - fetched)}
-            if oldest:
-                kwargs["oldest"] = oldest
-            if cursor:
-                kwargs["cursor"] = cursor
-            response = client.conversations_history(**kwargs)
-            page = response.get("messages", [])
+        # slack_sdk follows the cursor from page to page (newest first); we stop at `limit` messages
+        for response in islice(client.conversations_history(**kwargs), MAX_PAGES):
+            page = response.get("messages", [])[: limit - fetched]
             fetched += len(page)
             stored += _store(sessions, team_id, channel_id, page)
             threads += [m["ts"] for m in page if m.get("reply_count") and m.get("ts")]
-            cursor = (response.get("response_metadata") or {}).get("next_cursor")
-            if not cursor or fetched >= limit:
+            if fetched >= limit:
                 break
         if with_threads:
             for thread_ts in threads[:MAX_THREADS]:
@@ -74,17 +71,10 @@ def backfill_thread(
 ) -> int:
     """Stores a thread's parent and replies; those posted before `oldest` (past the retention) are skipped."""
     stored = 0
-    cursor: str | None = None
-    for _page in range(MAX_PAGES):
-        kwargs: dict[str, Any] = {"channel": channel_id, "ts": thread_ts, "limit": PAGE_SIZE}
-        if cursor:
-            kwargs["cursor"] = cursor
-        response = client.conversations_replies(**kwargs)
+    replies = client.conversations_replies(channel=channel_id, ts=thread_ts, limit=PAGE_SIZE)
+    for response in islice(replies, MAX_PAGES):  # slack_sdk follows the cursor
         page = [m for m in response.get("messages", []) if oldest is None or m.get("ts", "") >= oldest]
         stored += _store(sessions, team_id, channel_id, page)
-        cursor = (response.get("response_metadata") or {}).get("next_cursor")
-        if not cursor:
-            break
     return stored
 
 

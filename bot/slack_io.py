@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
 from decimal import Decimal
+from itertools import islice
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -94,27 +94,15 @@ def find_job_replies(*, client: WebClient, channel: str, thread_ts: str | None, 
 
 
 def recent_messages(*, client: WebClient, channel: str, thread_ts: str | None, oldest: str) -> list[dict[str, Any]]:
-    """A thread's replies, or the channel's top-level messages, since `oldest`, metadata included, oldest first."""
-    found: list[dict[str, Any]] = []
-    for page in _pages(client=client, channel=channel, thread_ts=thread_ts, oldest=oldest):
-        found.extend(page)
+    """A thread's replies, or the channel's top-level messages, since `oldest`, metadata included, oldest first
+    (at most LOOKUP_PAGES pages, followed by slack_sdk's own cursor pagination)."""
+    common: dict[str, Any] = {"channel": channel, "oldest": oldest, "include_all_metadata": True, "limit": 200}
+    if thread_ts:
+        first = client.conversations_replies(ts=thread_ts, **common)
+    else:
+        first = client.conversations_history(**common)
+    found = [message for page in islice(first, LOOKUP_PAGES) for message in page.get("messages") or []]
     return sorted(found, key=lambda message: Decimal(message.get("ts") or 0))
-
-
-def _pages(*, client: WebClient, channel: str, thread_ts: str | None, oldest: str) -> Iterator[list[dict[str, Any]]]:
-    cursor = None
-    for _ in range(LOOKUP_PAGES):
-        common: dict[str, Any] = {"channel": channel, "oldest": oldest, "include_all_metadata": True, "limit": 200}
-        if cursor:
-            common["cursor"] = cursor
-        if thread_ts:
-            response = client.conversations_replies(ts=thread_ts, **common)
-        else:
-            response = client.conversations_history(**common)
-        yield response.get("messages") or []
-        cursor = (response.get("response_metadata") or {}).get("next_cursor")
-        if not cursor:
-            return
 
 
 class RepeatableCallsRetryHandler(ConnectionErrorRetryHandler):
