@@ -9,7 +9,6 @@ test, every accepted mention has exactly one reply of ours in its thread and no 
 from __future__ import annotations
 
 import os
-import socket
 import sqlite3
 import subprocess
 import threading
@@ -33,6 +32,7 @@ from storage import jobs
 from storage.db import SQLITE_BUSY_TIMEOUT_MS, make_engine, make_session_factory
 from storage.models import Job, utcnow
 from tests.conftest import ALICE, BOT_TOKEN, BOT_USER, CHANNEL, SIGNING_SECRET, TEAM, wait_until
+from tests.model_server import ModelServer
 from tests.processes import start_bot, stop_bot, wait_healthy
 
 LEASE_SECONDS = 5  # JOB_LEASE_SECONDS' minimum: how soon a killed process's job is taken over
@@ -205,49 +205,15 @@ def _skip_to_last_attempt(sessions: sessionmaker[Session]) -> None:
 # -- our side fails -----------------------------------------------------------------------------------------------
 
 
-class StallingModelServer:
-    """A model server (MODEL_URL) that accepts every connection and never answers: the web process is still in
-    the middle of the mention, its placeholder posted, when it is killed."""
-
-    def __init__(self) -> None:
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.1)
-        self._connections: list[socket.socket] = []
-        self._closed = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._listener.getsockname()[1]}/v1"
-
-    def _accept(self) -> None:
-        while not self._closed.is_set():
-            try:
-                connection, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self._connections.append(connection)
-
-    def close(self) -> None:
-        self._closed.set()
-        self._thread.join(timeout=2)
-        self._listener.close()
-        for connection in self._connections:
-            connection.close()
-
-
 def test_a_web_process_killed_after_acking_a_mention_leaves_one_reply_that_a_fresh_process_edits(
     emulator, database_url, sessions, tmp_path
 ):
     """kill -9 while the model is thinking: the placeholder is in the thread. A fresh process takes the job over
     when its lease expires and edits that same message; here the model stays away past MODEL_WAIT_SECONDS, so the
     edit says so, and the job fails with the reason."""
-    stalling = StallingModelServer()
     settings = {"JOB_LEASE_SECONDS": str(LEASE_SECONDS), "MODEL_WAIT_SECONDS": "10"}
-    try:
+    with ModelServer() as stalling:
+        stalling.stalling.set()  # every model call hangs: the mention is mid-answer when the process is killed
         first_env = _env(emulator, database_url, MODEL_URL=stalling.url, **settings)
         with _web(emulator, first_env, tmp_path) as (sender, process):
             mention = _ts()
@@ -259,8 +225,6 @@ def test_a_web_process_killed_after_acking_a_mention_leaves_one_reply_that_a_fre
         with _web(emulator, _env(emulator, database_url, **settings), tmp_path):
             wait_until(lambda: _jobs(sessions)[0].state == jobs.FAILED, timeout=40, what="the job given up")
             reply = _answered_once(emulator, sessions, [mention])[mention]
-    finally:
-        stalling.close()
     assert reply["ts"] == placeholder.response["ts"]
     assert reply["text"].startswith(texts.MODEL_GAVE_UP.split("{")[0])
     assert len(_ok_posts(emulator)) == 1  # the fresh process never posted

@@ -4,7 +4,6 @@ jobs they could not finish in time, leave no model worker behind, and exit 0 wit
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import signal
 import socket
@@ -12,7 +11,6 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -25,85 +23,11 @@ from storage import jobs
 from storage.db import make_engine, make_session_factory
 from storage.models import Job
 from tests.conftest import ALICE, BOT_TOKEN, BOT_USER, CHANNEL, SIGNING_SECRET, TEAM, wait_until
+from tests.model_server import ANSWER, ModelServer
 from tests.processes import start_bot, stop_bot, wait_healthy
 
 SHUTDOWN_SECONDS = 5
 SLACK_OF_A_BUSY_MACHINE = 5.0  # interpreter exit and log flushing on two shared cores
-ANSWER = "We ship on Friday."
-
-
-class ModelServer(ThreadingHTTPServer):
-    """An OpenAI-compatible model server at the network boundary (MODEL_URL), whose one trick is to stall: while
-    `stalling` is set it takes every request and never answers, as a model busy with a long generation would."""
-
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _ModelHandler)
-        self.stalling = threading.Event()
-        self.released = threading.Event()
-        self.stalled_paths: list[str] = []
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/v1"
-
-    def __enter__(self) -> ModelServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.released.set()
-        self.shutdown()
-        self.server_close()
-
-
-class _ModelHandler(BaseHTTPRequestHandler):
-    server: ModelServer
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        if self._stalled():
-            return
-        self._json({"object": "list", "data": [{"id": "chat", "object": "model", "max_model_len": 2048}]})
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-        if self._stalled():
-            return
-        if self.path.endswith("/tokenize"):
-            self._json({"count": sum(len(m["content"]) // 4 + 4 for m in body.get("messages", []))})
-        elif self.path.endswith("/embeddings"):
-            self._json({"data": [{"index": i, "embedding": [0.05] * 384} for i in range(len(body["input"]))]})
-        elif body.get("stream"):
-            chunk = {"choices": [{"index": 0, "delta": {"content": ANSWER}, "finish_reason": None}]}
-            payload = f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-        else:
-            self._json({"choices": [{"index": 0, "message": {"role": "assistant", "content": ANSWER}}]})
-
-    def _stalled(self) -> bool:
-        if not self.server.stalling.is_set():
-            return False
-        self.server.stalled_paths.append(self.path)
-        self.server.released.wait(60)
-        self.close_connection = True
-        return True
-
-    def _json(self, body: dict[str, object]) -> None:
-        payload = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
 
 
 @pytest.fixture
