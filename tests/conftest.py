@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.settings import Settings, get_settings, load_settings
 from storage.db import make_engine, make_session_factory, migrate, scratch_schema
-from tests.conftest_worker import translate_url, worker_url  # noqa: F401  (real model workers, one per session)
+from tests.conftest_worker import torch_worker_url, translate_url, worker_url  # noqa: F401  (real model workers)
 
 T = TypeVar("T")
 BOT_TOKEN = "xoxb-test-token"

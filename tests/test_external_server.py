@@ -31,7 +31,7 @@ def _bundled_chat_checkpoint() -> Path:
 
 
 @pytest.fixture(scope="module")
-def transformers_serve(worker_url):  # worker_url: makes sure the converted checkpoint exists
+def transformers_serve(torch_worker_url):  # the transformers worker converted the checkpoint
     checkpoint = _bundled_chat_checkpoint()
     assert (checkpoint / "model.safetensors").exists()
     executable = shutil.which("transformers", path=str(Path(sys.executable).parent))

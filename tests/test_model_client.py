@@ -20,7 +20,7 @@ from bot.model_client import (
 from tests import conftest_worker
 from tests.scripted_model import ScriptedModel
 
-worker_url = conftest_worker.worker_url  # the shared session worker
+worker_url = conftest_worker.torch_worker_url  # the transformers worker (SmolLM2, an 8192-token cache)
 
 QUESTION = [ChatMessage(role="user", content="What is the capital of France?")]
 LABELS = ["positive", "negative", "neutral"]

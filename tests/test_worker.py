@@ -14,7 +14,7 @@ import pytest
 
 from tests import conftest_worker
 
-worker_url = conftest_worker.worker_url  # the shared session worker
+worker_url = conftest_worker.torch_worker_url  # the transformers engine (SmolLM2); llama.cpp: test_llama_engine
 
 pytestmark = pytest.mark.model
 

@@ -207,6 +207,9 @@ class ChatEngine:
     def decode(self, tokens: list[int]) -> str:
         return self.tokenizer.decode(tokens, skip_special_tokens=True)
 
+    def encode_text(self, text: str) -> list[int]:
+        return list(self.tokenizer(text)["input_ids"])
+
     # ------------------------------------------------------------------ generation
 
     async def generate(self, prompt_ids: list[int], sampling: Sampling) -> AsyncIterator[Chunk]:

@@ -60,6 +60,7 @@ class TextStream:
         self._decode = decode
         self._stops = [s for s in stops if s]
         self.text = ""
+        self._raw = ""
         self.sent = 0
         self.stopped = False
 
@@ -70,6 +71,16 @@ class TextStream:
         text = self._decode(tokens)
         if not final and text.endswith("\ufffd"):
             return ""
+        return self._advance(text, final=final)
+
+    def feed(self, piece: str, *, final: bool = False) -> str:
+        """Take the next piece of text (an engine that streams text, not ids); same result as `update`."""
+        if self.stopped:
+            return ""
+        self._raw += piece
+        return self._advance(self._raw, final=final)
+
+    def _advance(self, text: str, *, final: bool) -> str:
         previous = len(self.text)
         self.text = text
         if self._stops:

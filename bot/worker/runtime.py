@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import torch
 
 from bot.worker.batcher import MicroBatcher
 from bot.worker.embeddings import Embedder
 from bot.worker.engine import ChatEngine, Scored
-from bot.worker.models import choose_device_and_dtype, configure_threads, load_causal_lm, load_embedder
+from bot.worker.models import (
+    ModelNotAvailable,
+    choose_device_and_dtype,
+    configure_threads,
+    load_causal_lm,
+    load_embedder,
+    resolve,
+)
 from bot.worker.settings import WorkerSettings
+
+if TYPE_CHECKING:
+    from bot.worker.llama_engine import LlamaEngine
+
+    Engine = ChatEngine | LlamaEngine
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +45,7 @@ class Worker:
     """Everything the HTTP layer serves: one engine per distinct generative model, the embedder, their batchers."""
 
     settings: WorkerSettings
-    engines: dict[str, ChatEngine] = field(default_factory=dict)  # by role; roles may share one engine
+    engines: dict[str, Engine] = field(default_factory=dict)  # by role; roles may share one engine
     embedder: Embedder | None = None
     executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "worker-forward"))
     scorers: dict[str, MicroBatcher[ScoreItem, Scored]] = field(default_factory=dict)
@@ -42,7 +58,7 @@ class Worker:
         threads = configure_threads(settings.worker_threads) if device.type == "cpu" else 0
         logger.info("device %s, dtype %s%s", device, dtype, f", {threads} CPU threads" if threads else "")
         worker = cls(settings)
-        by_ref: dict[str, ChatEngine] = {}
+        by_ref: dict[str, Engine] = {}
         for role in settings.roles:
             ref = settings.model_ref(role)
             setting = f"MODEL_{role.upper()}"
@@ -55,29 +71,14 @@ class Worker:
                 logger.info("role embed: %s", loaded.describe())
                 continue
             if ref not in by_ref:
-                loaded = load_causal_lm(
-                    ref,
-                    setting=setting,
-                    cache_dir=settings.model_cache_dir,
-                    device=device,
-                    dtype=dtype,
-                    max_context=settings.worker_max_context,
-                )
-                sharing = [r for r in settings.roles if r != "embed" and settings.model_ref(r) == ref]
-                engine = ChatEngine(
-                    loaded,
-                    max_batch=settings.worker_max_batch,
-                    max_queue=settings.worker_max_queue,
-                    kv_cache_tokens=settings.worker_kv_cache_tokens,
-                    greedy_only=all(r in settings.greedy_roles for r in sharing),
-                )
+                engine = _load_engine(settings, ref, setting=setting, device=device, dtype=dtype)
                 engine.start()
                 by_ref[ref] = engine
                 worker.scorers[ref] = MicroBatcher(
                     _score_items(engine), max_batch=settings.worker_max_batch, executor=worker.executor
                 )
                 mode = ", greedy-only decode loop" if engine.greedy_only else ""
-                logger.info("role %s: %s%s", role, loaded.describe(), mode)
+                logger.info("role %s: %s%s", role, engine.loaded.describe(), mode)
             else:
                 logger.info("role %s: shares the model of MODEL_%s", role, _first_role_of(settings, ref).upper())
             worker.engines[role] = by_ref[ref]
@@ -108,7 +109,50 @@ def _first_role_of(settings: WorkerSettings, ref: str) -> str:
     return next(role for role in settings.roles if settings.model_ref(role) == ref)
 
 
-def _score_items(engine: ChatEngine) -> Callable[[list[ScoreItem]], list[Scored]]:
+def _load_engine(
+    settings: WorkerSettings, ref: str, *, setting: str, device: torch.device, dtype: torch.dtype
+) -> Engine:
+    """The engine for one generative model: llama.cpp for a GGUF on CPU (several times faster there, reading the
+    quantised weights as they are), transformers with continuous batching on CUDA or for other formats.
+    WORKER_ENGINE overrides the choice."""
+    kind = settings.worker_engine
+    source = resolve(ref, setting=setting, cache_dir=settings.model_cache_dir)
+    if kind == "auto":
+        kind = "llama.cpp" if device.type == "cpu" and source.gguf_file else "transformers"
+    if kind == "llama.cpp":
+        if not source.gguf_file:
+            raise ModelNotAvailable(f"{setting}={ref!r}: WORKER_ENGINE=llama.cpp needs a GGUF file")
+        from bot.worker.llama_engine import LlamaEngine
+
+        return LlamaEngine(
+            source.directory / source.gguf_file,
+            ref=ref,
+            origin="gguf (llama.cpp)",
+            threads=settings.worker_threads or len(os.sched_getaffinity(0)),
+            max_queue=settings.worker_max_queue,
+            kv_cache_tokens=settings.worker_kv_cache_tokens,
+            slots=settings.worker_llama_slots,
+            max_context=settings.worker_max_context,
+        )
+    loaded = load_causal_lm(
+        ref,
+        setting=setting,
+        cache_dir=settings.model_cache_dir,
+        device=device,
+        dtype=dtype,
+        max_context=settings.worker_max_context,
+    )
+    sharing = [r for r in settings.roles if r != "embed" and settings.model_ref(r) == ref]
+    return ChatEngine(
+        loaded,
+        max_batch=settings.worker_max_batch,
+        max_queue=settings.worker_max_queue,
+        kv_cache_tokens=settings.worker_kv_cache_tokens,
+        greedy_only=all(r in settings.greedy_roles for r in sharing),
+    )
+
+
+def _score_items(engine: Engine) -> Callable[[list[ScoreItem]], list[Scored]]:
     """Score a batch in one pass. Items with other top_k/temperature share the pass; each gets its own share."""
 
     def run(items: list[ScoreItem]) -> list[Scored]:

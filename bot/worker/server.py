@@ -82,7 +82,7 @@ def create_app(worker: Worker) -> FastAPI:
         if body.messages is not None:
             ids = engine.encode_chat([m.model_dump() for m in body.messages])
         else:
-            ids = list(engine.tokenizer(body.prompt or "")["input_ids"])
+            ids = engine.encode_text(body.prompt or "")
         return {"count": len(ids), "max_model_len": engine.loaded.context_window, "tokens": ids}
 
     @app.post("/v1/chat/completions", response_model=None)

@@ -25,13 +25,20 @@ class WorkerSettings(BaseSettings):
     worker_roles: str = "chat,translate,embed"
     """Comma-separated roles this worker serves; a role not listed answers 404 with the setting to change."""
 
-    model_chat: str = "smollm2"
-    """Bundled alias (`smollm2`, `gemma3-270m`), a local directory or GGUF file, or a hub id already in the cache."""
-    model_translate: str = "gemma3-270m"
+    model_chat: str = "qwen2.5-coder-1.5b"
+    """Bundled alias (`qwen2.5-coder-1.5b`, `qwen2.5-coder-0.5b`, `smollm2`, `gemma3-270m`), a local directory or
+    GGUF file, or a hub id already in the cache."""
+    model_translate: str = "qwen2.5-coder-1.5b"
+    """The same model as chat by default: one instruct model translates better than Gemma 270M base few-shot
+    (FLORES chrF, README) and sharing it saves its memory and load time."""
     model_embed: str = "minilm"
     model_cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "parlance" / "models")
     """GGUF models are de-quantised once and kept here as safetensors, so later starts skip the conversion."""
 
+    worker_engine: str = "auto"
+    """auto (CUDA: transformers; CPU: llama.cpp for GGUF models, transformers otherwise), transformers or llama.cpp."""
+    worker_llama_slots: int = Field(default=4, ge=1, le=64)
+    """llama.cpp: requests decoded together (parallel slots); each keeps its prompt cached for the next request."""
     worker_dtype: str = "auto"
     """auto (CUDA: bf16; CPU: bf16 where the processor has native bf16, else fp32), float32 or bfloat16."""
     worker_threads: int = Field(default=0, ge=0)
@@ -69,6 +76,14 @@ class WorkerSettings(BaseSettings):
         if unknown:
             raise ValueError(f"WORKER_GREEDY_ROLES must list some of {', '.join(ROLES)} (or nothing); got {value!r}")
         return ",".join(roles)
+
+    @field_validator("worker_engine")
+    @classmethod
+    def _known_engine(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in ("auto", "transformers", "llama.cpp"):
+            raise ValueError("WORKER_ENGINE must be auto, transformers or llama.cpp")
+        return value
 
     @field_validator("worker_dtype")
     @classmethod

@@ -1,0 +1,276 @@
+"""Generation for one GGUF model on CPU through llama.cpp (the `xllamacpp` wheel's prebuilt binaries).
+
+On a few CPU cores decode is memory-bound: llama.cpp reads the Q4 weights as they are, about 7× fewer bytes per
+token than the de-quantised fp32 copy transformers would use, so the same file decodes several times faster. The
+engine embeds llama.cpp's own server (parallel slots with continuous batching, prompt caching) in this process and
+gives it the same face as the transformers `ChatEngine`: admission with a bounded queue, prompt-length checks, a
+stream of `Chunk`s, cancellation when the client goes away, and one-token scoring with log-probabilities.
+
+Prompt caching matters most here: a channel's history is asked about again and again, and prompt processing on
+two cores runs at ~60–100 tokens/s, so a 1,000-token context would otherwise cost 10–15 s before the first token.
+llama.cpp keeps each slot's KV cache after a request and routes the next prompt to the slot sharing its longest
+prefix, so only the new question is processed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bot.worker.engine import Admission, Chunk, EngineFailed, PromptTooLong, Sampling, Scored
+from bot.worker.guards import TextStream
+
+logger = logging.getLogger(__name__)
+
+LOOP_CHARS = 24  # a reply whose last chars repeat this often is stuck (the text-level twin of looping_period)
+
+
+@dataclass(frozen=True)
+class LlamaModel:
+    """What `/v1/models` and the start-up log say about a llama.cpp model."""
+
+    ref: str
+    path: Path
+    context_window: int
+    parameters: int
+    file_bytes: int
+    load_seconds: float
+    origin: str
+    threads: int
+    slots: int
+
+    def describe(self) -> str:
+        return (
+            f"{self.ref}: {self.parameters / 1e6:.0f}M parameters, GGUF {self.file_bytes / 2**20:.0f} MiB on cpu "
+            f"through llama.cpp ({self.threads} threads, {self.slots} slots), context {self.context_window}, "
+            f"from {self.origin} in {self.load_seconds:.1f}s"
+        )
+
+
+class LlamaEngine:
+    """Serves one GGUF model with llama.cpp. Create it (loads the model), then call `generate` or `score`."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        ref: str,
+        origin: str,
+        threads: int,
+        max_queue: int,
+        kv_cache_tokens: int,
+        slots: int,
+        max_context: int = 0,
+    ) -> None:
+        import xllamacpp as xlc
+
+        started = time.perf_counter()
+        params = xlc.CommonParams()
+        params.model.path = str(path)
+        params.n_ctx = kv_cache_tokens
+        params.n_parallel = slots
+        params.kv_unified = True  # one KV pool: a long prompt may use what idle slots do not
+        params.cache_prompt = True
+        params.cpuparams.n_threads = threads
+        params.cpuparams_batch.n_threads = threads
+        params.n_batch = 512
+        params.warmup = True
+        params.verbosity = -1 if not logger.isEnabledFor(logging.DEBUG) else 3
+        params.endpoint_props = True
+        self.server = xlc.Server(params)
+        self._http = httpx.Client(base_url=self.server.listening_address, timeout=30.0)
+        meta = self._meta()
+        window = min(int(meta.get("n_ctx_train") or kv_cache_tokens), kv_cache_tokens)
+        if max_context:
+            window = min(window, max_context)
+        self.loaded = LlamaModel(
+            ref=ref,
+            path=path,
+            context_window=window,
+            parameters=int(meta.get("n_params") or 0),
+            file_bytes=path.stat().st_size,
+            load_seconds=time.perf_counter() - started,
+            origin=origin,
+            threads=threads,
+            slots=slots,
+        )
+        self.greedy_only = False
+        self.admission = Admission(max_queue)
+        # handle_completions blocks its thread until the reply is done; every admitted request may hold one while
+        # llama.cpp queues it for a free slot, so the pool is as large as the queue.
+        self._executor = ThreadPoolExecutor(max(2, min(max_queue, 64)), "llama-request")
+        self._running = True
+
+    def _meta(self) -> dict[str, Any]:
+        data = self._http.get("/v1/models").json()
+        entries = data.get("data") or [{}]
+        return dict(entries[0].get("meta") or {})
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        """The model is loaded and serving from construction; kept for the engines' common face."""
+
+    def stop(self) -> None:
+        self._running = False
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._http.close()
+
+    def is_running(self) -> bool:
+        return self._running
+
+    # ------------------------------------------------------------------ prompts
+
+    def encode_chat(self, messages: list[dict[str, str]]) -> list[int]:
+        """Prompt ids with the model's own chat template (from the GGUF), as llama.cpp itself would build them."""
+        prompt = self._post("/apply-template", {"messages": messages})["prompt"]
+        return self.encode_text(prompt, special=True)
+
+    def encode_text(self, text: str, *, special: bool = False) -> list[int]:
+        body = {"content": text, "add_special": special, "parse_special": special}
+        return [int(t) for t in self._post("/tokenize", body)["tokens"]]
+
+    def decode(self, tokens: list[int]) -> str:
+        return str(self._post("/detokenize", {"tokens": tokens})["content"])
+
+    def check_length(self, prompt_tokens: int, max_tokens: int) -> None:
+        if prompt_tokens + max_tokens > self.loaded.context_window:
+            raise PromptTooLong(prompt_tokens, max_tokens, self.loaded.context_window)
+
+    @property
+    def admitted(self) -> int:
+        return self.admission.admitted
+
+    def slot(self) -> Any:
+        return self.admission.slot()
+
+    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = self._http.post(path, json=body)
+        if response.status_code != 200:
+            raise EngineFailed(f"llama.cpp answered {response.status_code} to {path}")
+        return dict(response.json())
+
+    # ------------------------------------------------------------------ generation
+
+    def _body(self, prompt_ids: list[int], sampling: Sampling, *, stream: bool) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "prompt": prompt_ids,
+            "max_tokens": sampling.max_tokens,
+            "temperature": float(sampling.temperature),
+            "top_p": float(sampling.top_p),
+            "stream": stream,
+            "cache_prompt": True,
+        }
+        if sampling.temperature <= 0:
+            body["top_k"] = 1  # the argmax, whatever the server's default samplers are
+        if sampling.seed is not None:
+            body["seed"] = int(sampling.seed)
+        if stops := stop_strings(sampling.stop):
+            body["stop"] = stops  # llama.cpp stops there too, instead of decoding past it
+        return body
+
+    async def generate(self, prompt_ids: list[int], sampling: Sampling) -> AsyncIterator[Chunk]:
+        """Stream a reply. Closing the iterator early (the client went away) stops llama.cpp at its next token."""
+        if not self.is_running():
+            raise EngineFailed("the engine is stopped")
+        loop = asyncio.get_running_loop()
+        pieces: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        cancelled = threading.Event()
+
+        def on_chunk(chunk: Any) -> bool:
+            loop.call_soon_threadsafe(pieces.put_nowait, ("chunk", chunk))
+            return cancelled.is_set()  # True stops the generation
+
+        def run() -> None:
+            try:
+                result = self.server.handle_completions(self._body(prompt_ids, sampling, stream=True), on_chunk)
+                loop.call_soon_threadsafe(pieces.put_nowait, ("done", result))
+            except Exception as exc:  # the binding raises plain exceptions for failed requests
+                loop.call_soon_threadsafe(pieces.put_nowait, ("error", exc))
+
+        future = loop.run_in_executor(self._executor, run)
+        text = TextStream(lambda _ids: "", stop_strings(sampling.stop))
+        generated = ""
+        produced = 0
+        try:
+            while True:
+                kind, item = await pieces.get()
+                if kind == "error":
+                    raise EngineFailed(f"llama.cpp failed: {item}")
+                if kind == "done":
+                    if isinstance(item, dict) and "error" in item:
+                        raise EngineFailed(str(item["error"].get("message", item["error"])))
+                    break
+                if isinstance(item, dict) and "error" in item:
+                    raise EngineFailed(str(item["error"].get("message", item["error"])))
+                choice = (item.get("choices") or [{}])[0]
+                piece = choice.get("text") or ""
+                finish = choice.get("finish_reason")
+                if piece:
+                    produced += 1
+                    generated += piece
+                if not finish and _loops(generated):
+                    logger.info("llama.cpp request stopped: its reply repeats itself")
+                    finish = "stop"
+                delta = text.feed(piece, final=finish is not None)
+                if text.stopped:
+                    finish = "stop"
+                if delta or finish:
+                    yield Chunk(delta, [], [], "length" if finish == "length" else finish, completion_tokens=produced)
+                if finish:
+                    return
+            tail = text.feed("", final=True)
+            yield Chunk(tail, [], [], "stop", completion_tokens=produced)
+        finally:
+            cancelled.set()
+            if not future.done():
+                future.add_done_callback(lambda f: f.exception())  # ends at the next token; nobody reads it
+
+    # ------------------------------------------------------------------ scoring
+
+    def score(self, prompts: list[list[int]], *, top_k: int, temperature: float, seed: int | None) -> list[Scored]:
+        """Next-token log-probabilities after each prompt (the label-scoring path), one short request each.
+
+        llama.cpp reports the top alternatives with `n_probs`; the label scorer needs only those. Called from the
+        worker's executor thread, so the blocking calls do not hold up the event loop.
+        """
+        results = []
+        for prompt in prompts:
+            body = self._body(prompt, Sampling(max_tokens=1, temperature=temperature, seed=seed), stream=False)
+            body["n_probs"] = max(top_k, 1)
+            body["logprobs"] = max(top_k, 1)
+            reply = self.server.handle_completions(body)
+            if "error" in reply:
+                raise EngineFailed(str(reply["error"].get("message", reply["error"])))
+            content = ((reply["choices"][0].get("logprobs") or {}).get("content") or [{}])[0]
+            top = [(str(t["token"]), float(t["logprob"])) for t in content.get("top_logprobs") or []]
+            token = str(content.get("token", reply["choices"][0].get("text", "")))
+            results.append(Scored(token, float(content.get("logprob", 0.0)), top[:top_k]))
+        return results
+
+
+def _loops(text: str, *, min_repeats: int = 4, max_period: int = 40) -> bool:
+    """Whether the text ends in one unit repeated back to back (a small model's loop), covering LOOP_CHARS+."""
+    n = len(text)
+    for period in range(1, max_period + 1):
+        repeats = max(min_repeats, -(-LOOP_CHARS // period))
+        span = period * repeats
+        if span > n:
+            continue
+        unit = text[n - period :]
+        if text[n - span :] == unit * repeats and unit.strip():
+            return True
+    return False
+
+
+def stop_strings(stops: Sequence[str]) -> list[str]:
+    return [s for s in stops if s]
