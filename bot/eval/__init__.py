@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib
 
-SKILLS = ("qa", "sentiment", "summarize", "translate")
+SKILLS = ("qa", "sentiment", "summarize", "teamchat", "translate")
 
 
 def run(argv: list[str]) -> int:
