@@ -14,8 +14,9 @@ from handlers.guards import ends_in_loop
 
 SYSTEM_PROMPT = (
     "You are Parlance, a helpful teammate in a Slack workspace. Reply to the last request briefly and "
-    "accurately, in the language it was asked in. Use the conversation when it is relevant. If you do not know, "
-    "say so plainly instead of guessing."
+    "accurately, in the language it was asked in. Use the conversation when it is relevant. You know nothing "
+    "about this team, its people, projects, dates or decisions except what the conversation shows: never make "
+    "them up. If you do not know, say so plainly instead of guessing."
 )
 REPLY_TOKENS = 400
 

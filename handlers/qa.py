@@ -1,8 +1,13 @@
 """Questions answered from what was said: retrieve first, answer only from what was retrieved, cite it.
 
-Ranking blends word overlap with MiniLM embedding similarity (when the model server offers embeddings). The
-model may then pick a short answer out of the best sources, but an answer it writes that the sources do not
-contain is thrown away in favour of the best source sentence itself: a small model must not invent.
+With a model, the channel's messages (all of the recent past when it fits, else the best search hits plus the
+recent past) go to the model in time order, numbered, with the question last: an instruct model reads a decision
+that changed ("freeze Tue" … "ok then lets move the freeze to Thursday") the way a person does, and keeping the
+messages in a stable order lets the worker reuse the cached prompt when the channel is asked again. The model
+must cite the numbers it used and say NOT FOUND when the messages do not answer; its answer is then checked
+against the messages it cites (names, numbers and content words must be there) and thrown away when it is not
+grounded, in favour of the best matching source sentence. Without a model, ranking blends word overlap with
+embedding similarity and the best source sentence is the answer: a small model must not invent.
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ STOPWORDS = frozenset(
 _HISTORY_CUES = re.compile(
     r"\b(we|our|us|team|decid\w*|agree\w*|said|say|mention\w*|discuss\w*|talk\w*|plan\w*|chose|choose|pick\w*|"
     r"yesterday|today|last (?:week|month|time)|earlier|channel|thread|meeting|who (?:is|was|will)|when (?:is|was|will)|"
-    r"what (?:is|was) the|deadline|release|date|owner|status)\b",
+    r"what (?:is|was) the|what's the|deadline|release|date|owner|owns?|status|freeze|launch|ship\w*|budget|"
+    r"meeting|review|demo|standup|sprint|rollout|we're|we've|we'll)\b",
     re.I,
 )
 
@@ -41,10 +47,13 @@ ANSWER_TOKENS = 48
 
 @dataclass(frozen=True)
 class Answer:
+    """`text` cites its sources as [1], [2]… in the order of `sources` when `generated`; an extracted answer
+    quotes `sources[0]`."""
+
     found: bool
     text: str = ""
     sources: list[ChatLine] = field(default_factory=list)
-    generated: bool = False  # True when the short answer came from the model (and was checked against sources)
+    generated: bool = False  # True when the answer came from the model (and was checked against sources)
 
 
 def content_words(text: str) -> list[str]:
@@ -58,13 +67,22 @@ def _stem(word: str) -> str:
     return word
 
 
+def is_question(request: str) -> bool:
+    """Whether a mention asks something (and so is first looked up in the channel's history)."""
+    text = request.strip().lower()
+    return "?" in text or bool(_QUESTION_START.match(text))
+
+
 def is_history_question(request: str) -> bool:
-    """A question about what was said here (answered from history, never invented) rather than a general one."""
-    return bool(_HISTORY_CUES.search(request)) and ("?" in request or request.lower().startswith(_QUESTION_WORDS))
+    """A question about this team (its people, dates, plans, decisions): answered from history or not at all,
+    never from the model's imagination. Other questions ("what is a runbook?") may get a general answer."""
+    return is_question(request) and bool(_HISTORY_CUES.search(request) or _TEAM_QUESTION.match(request.strip()))
 
 
-_QUESTION_WORDS = ("what", "when", "who", "where", "why", "how", "which", "did", "do", "does", "is", "are", "was",
-                   "were", "can", "could", "should", "will", "would", "have", "has")  # fmt: skip
+# Without a question mark only a wh-word makes a question: "do what Bob says" is a request, "who owns QA" is not.
+_QUESTION_START = re.compile(r"^(?:what|when|who|whom|whose|where|why|how|which)(?:'s|'re|\b)")
+# "who…", "when…", "whose…" about anything here are about people and dates: never answered from imagination.
+_TEAM_QUESTION = re.compile(r"^(?:who|whom|whose|when)(?:'s|'re|\b)", re.IGNORECASE)
 
 
 def split_sentences(text: str) -> list[str]:
@@ -238,13 +256,41 @@ def answer_question(
     min_relevance: float = MIN_RELEVANCE,
     use_model: bool = True,
 ) -> Answer:
+    """The answer to a question about the channel, from `candidates` only (the caller leaves out the bot's own
+    messages and requests made of it). `found=False` means the messages do not say."""
+    if model is not None and use_model and candidates:
+        try:
+            generated = generated_answer(question, candidates, model)
+        except ModelError as exc:
+            logger.info("model unavailable for a grounded answer, extracting instead: %s", type(exc).__name__)
+        else:
+            if generated is not None:
+                return generated
+    return extracted_answer(
+        question, candidates, model, max_sources=max_sources, min_relevance=min_relevance, use_model=use_model
+    )
+
+
+def extracted_answer(
+    question: str,
+    candidates: Sequence[ChatLine],
+    model: ModelClient | None,
+    *,
+    max_sources: int = 3,
+    min_relevance: float = MIN_RELEVANCE,
+    use_model: bool = True,
+) -> Answer:
+    """The best source sentence (or a short span of it), without letting the model write anything."""
     ranked = [(line, score) for line, score in rank(question, candidates, model) if score >= min_relevance]
     if not ranked:
         return Answer(found=False)
     sources = [line for line, _ in ranked[:max_sources]]
     sentence = best_sentence(question, sources[0].text)
     if model is not None and use_model:
-        span = extract_answer(question, sentence, model)
+        try:
+            span = extract_answer(question, sentence, model)
+        except ModelError:
+            span = None
         if span and content_words(span) and len(span.split()) <= 8 and _adds_to(question, span):
             return Answer(found=True, text=span, sources=sources, generated=True)
     return Answer(found=True, text=candidate_span(question, sentence) or sentence, sources=sources)
@@ -253,3 +299,129 @@ def answer_question(
 def _adds_to(question: str, span: str) -> bool:
     """Whether the span says something the question did not already say."""
     return bool(set(content_words(span)) - set(content_words(question)))
+
+
+# ------------------------------------------------------------------------------------- grounded, model-written
+
+CONTEXT_TOKENS = 3000
+"""Most prompt tokens of messages given to the model: about 100 Slack messages, and ~30–45 s of prompt
+processing on 2 cores the first time (cached after that)."""
+ANSWER_REPLY_TOKENS = 120
+SEARCH_SOURCES = 24  # best-ranked messages kept when the recent past does not fit
+RECENT_SOURCES = 24  # and the most recent ones beside them
+MIN_GROUNDED = 0.75  # share of the answer's content words that must be in the messages it cites
+
+QA_SYSTEM_PROMPT = (
+    "You answer questions about a Slack channel using only the numbered messages you are given. Messages are in "
+    "time order: when a later message changes a plan, date, number, owner or decision, the later message is the "
+    "answer. Reply with one short sentence that states the complete answer (who, what, when, how much) and cite "
+    "the numbers of the messages it comes from in square brackets. If no message answers the question, reply "
+    "with exactly: NOT FOUND"
+)
+_CITED_NUMBER = re.compile(r"\[(\d{1,3})\]")
+_DECLINE = re.compile(
+    r"\bNOT[ _]FOUND\b|\b(?:no|not any) (?:information|mention|messages?|details?)\b|"
+    r"\b(?:is|are|was|were) not (?:mentioned|specified|stated|given|provided|discussed)\b|"
+    r"\b(?:does|do|did) not (?:say|mention|specify|state)\b|\bnot (?:mentioned|specified|stated) in\b|"
+    r"\bcannot be determined\b|\bI (?:don't|do not) know\b",
+    re.IGNORECASE,
+)
+_NUMBERS = re.compile(r"\d+(?:[.,:]\d+)*")
+
+
+def context_for(question: str, candidates: Sequence[ChatLine], model: ModelClient) -> list[ChatLine]:
+    """The messages the model reads, oldest first: all of them when they fit, else the best hits and the most
+    recent ones. Stable for a channel that has not changed, so the worker's prompt cache applies."""
+    ordered = sorted({line.ts: line for line in candidates}.values(), key=lambda line: float(line.ts))
+    if _prompt_tokens(question, ordered, model) <= CONTEXT_TOKENS:
+        return ordered
+    hits = {line.ts for line, _ in rank(question, ordered, model)[:SEARCH_SOURCES]}
+    recent = {line.ts for line in ordered[-RECENT_SOURCES:]}
+    kept = [line for line in ordered if line.ts in hits or line.ts in recent]
+    while len(kept) > 1 and _prompt_tokens(question, kept, model) > CONTEXT_TOKENS:
+        kept = kept[1:]
+    return kept
+
+
+def _prompt_tokens(question: str, lines: Sequence[ChatLine], model: ModelClient) -> int:
+    try:
+        return model.count_tokens(qa_messages(question, lines))
+    except ModelError:
+        return sum(len(line.text) for line in lines) // 3  # a rough count when the server cannot tokenize
+
+
+def qa_messages(question: str, lines: Sequence[ChatLine]) -> list[ChatMessage]:
+    """The prompt: instructions and the numbered messages first (the part a later question shares), the
+    question last."""
+    position = {line.ts: i for i, line in enumerate(lines, start=1)}
+    rows = []
+    for i, line in enumerate(lines, start=1):
+        parent = position.get(line.thread_ts or "") if line.thread_ts and line.thread_ts != line.ts else None
+        where = f" (reply in the thread of [{parent}])" if parent else ""
+        rows.append(f"[{i}] {line.speaker}{where}: {' '.join(line.text.split())}")
+    return [
+        ChatMessage(role="system", content=QA_SYSTEM_PROMPT),
+        ChatMessage(role="user", content="Messages:\n" + "\n".join(rows) + f"\n\nQuestion: {question}"),
+    ]
+
+
+def generated_answer(question: str, candidates: Sequence[ChatLine], model: ModelClient) -> Answer | None:
+    """The model's answer, kept only when it is grounded in the messages it cites; `found=False` when the model
+    says the messages do not answer; None when its answer cannot be trusted (the caller extracts instead)."""
+    lines = context_for(question, candidates, model)
+    reply = model.complete(
+        qa_messages(question, lines), options=ChatOptions(max_tokens=ANSWER_REPLY_TOKENS, temperature=0.0)
+    )
+    reply = " ".join(reply.strip().split())
+    if not reply or _DECLINE.search(reply):
+        return Answer(found=False, generated=True)
+    cited = [int(n) for n in _CITED_NUMBER.findall(reply) if 1 <= int(n) <= len(lines)]
+    text = _CITED_NUMBER.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= len(lines) else "", reply).strip()
+    text = re.sub(r"\s+([.,;:])", r"\1", text)
+    if not _CITED_NUMBER.sub("", text).strip(" .,;:"):  # only citations: the cited message is the answer
+        if not cited:
+            return None
+        source = lines[cited[0] - 1]
+        return Answer(found=True, text=best_sentence(question, source.text), sources=[source], generated=True)
+    if not cited:  # an uncited answer cites the message it was taken from, when there is one
+        cited = [lines.index(line) + 1 for line in _closest(text, lines)]
+        text = f"{text.rstrip()} [{cited[0]}]" if cited else text
+    order = list(dict.fromkeys(cited))
+    sources = [lines[n - 1] for n in order]
+    if not grounded(text, sources, lines):
+        # An answer the messages do not back is the model's invention (a plausible owner, a date from another
+        # topic): saying we found nothing is the honest reply.
+        logger.info("model answer not grounded in the messages it cites; declining")
+        return Answer(found=False, generated=True)
+    renumber = {old: new for new, old in enumerate(order, start=1)}
+    text = _CITED_NUMBER.sub(lambda m: f"[{renumber[int(m.group(1))]}]", text)
+    return Answer(found=True, text=text, sources=sources[:5], generated=True)
+
+
+def _closest(text: str, lines: Sequence[ChatLine]) -> list[ChatLine]:
+    """The message an uncited answer most likely came from (most shared content words)."""
+    words = set(content_words(text))
+    best = max(lines, key=lambda line: len(words & set(content_words(line.text))), default=None)
+    return [best] if best is not None and words & set(content_words(best.text)) else []
+
+
+def grounded(text: str, sources: Sequence[ChatLine], lines: Sequence[ChatLine]) -> bool:
+    """Whether an answer says only what its sources say: its numbers appear in them, and most of its content
+    words (names included) are theirs or the speakers'. Words of other messages in the context count for a
+    little less strictness, since an answer may combine two messages and cite one."""
+    if not sources:
+        return False
+    plain = _CITED_NUMBER.sub(" ", text)
+    source_text = " ".join(f"{line.speaker} {line.text}" for line in sources)
+    all_text = " ".join(f"{line.speaker} {line.text}" for line in lines)
+    numbers = set(_NUMBERS.findall(plain))
+    if numbers - set(_NUMBERS.findall(all_text)):
+        return False
+    words = [w for w in content_words(plain) if not w.isdigit()]
+    if not words:
+        return bool(numbers)
+    known_near = set(content_words(source_text))
+    known_all = set(content_words(all_text))
+    near = sum(w in known_near for w in words) / len(words)
+    anywhere = sum(w in known_all for w in words) / len(words)
+    return near >= 0.5 and anywhere >= MIN_GROUNDED

@@ -79,6 +79,15 @@ class RunnerContext:
     def is_own(self, message: StoredMessage) -> bool:
         return message.is_bot and message.user_id == self.bot_user_id
 
+    def is_about_the_team(self, message: StoredMessage) -> bool:
+        """Whether a stored message is something the team said, and so may be a source, a summary point, an open
+        question or an action item: not the bot's own replies, and not requests people made of the bot (a
+        question to the bot is not a fact about the team, and "@parlance who owns X?" is not an open question)."""
+        if self.is_own(message) or not message.text.strip():
+            return False
+        bot = self.bot_user_id
+        return not (bot and f"<@{bot}" in message.text)
+
     # -- answers ---------------------------------------------------------------------------------------------
     def reply_in_thread(self, job: ClaimedJob, text: str, *, thread_ts: str | None = None, note: bool = False) -> None:
         """Posts once per job: a retried job edits the reply it already posted instead of posting again. A `note`

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bot import texts
 from bot.model_client import ModelBusy, ModelUnavailable, PromptTooLong
 from bot.mrkdwn import escape
@@ -49,8 +51,14 @@ class MentionRunner:
                 self.ctx.record_first_reply(job, stream.posted[0])
             request = readable_text(payload["text"], lambda user: self.ctx.name(job.team_id, user))
             try:
-                if qa.is_history_question(request):
-                    stream.finish(self._answer_from_history(job, request), mrkdwn=True)
+                # Every question is looked up in the channel first. What the messages do not answer is declined
+                # when it is about the team (people, dates, decisions: never invented), and otherwise gets a
+                # general answer.
+                answer = self._answer_from_history(job, request) if qa.is_question(request) else None
+                if answer is not None:
+                    stream.finish(answer, mrkdwn=True)
+                elif qa.is_history_question(request):
+                    stream.finish(texts.NOTHING_FOUND, mrkdwn=True)
                 else:
                     self._converse(job, request, stream)
             except (ModelUnavailable, ModelBusy) as exc:
@@ -71,8 +79,12 @@ class MentionRunner:
             answer = trim_loop(answer)
         stream.finish(texts.COULD_NOT_ANSWER if is_degenerate(answer) else answer)
 
-    def _answer_from_history(self, job: ClaimedJob, question: str) -> str:
-        """Retrieve (full-text search plus the recent past), rank, answer only from what was found, cite it."""
+    def _answer_from_history(self, job: ClaimedJob, question: str) -> str | None:
+        """Retrieve (full-text search plus the recent past), answer only from what was found, cite it; None when
+        the channel's messages do not answer the question.
+
+        Sources are what the team said: never the bot's own replies, nor requests people made of the bot (a
+        question to the bot is not an answer to the next one)."""
         with self.ctx.sessions() as session:
             found = search_messages(
                 session=session,
@@ -84,15 +96,16 @@ class MentionRunner:
             recent = message_queries.recent_messages(
                 session=session, team_id=job.team_id, channel_id=job.channel_id, limit=QA_RECENT_MESSAGES
             )
-        pool = {m.ts: m for m in [*found, *recent] if not m.is_bot and m.ts != job.payload["ts"] and m.text.strip()}
+        pool = {
+            m.ts: m
+            for m in [*found, *recent]
+            if not m.is_bot and m.ts != job.payload["ts"] and self.ctx.is_about_the_team(m)
+        }
         lines = [self.ctx.line(job.team_id, job.channel_id, m) for m in pool.values()]
         answer = qa.answer_question(question, lines, self.ctx.model)
         if not answer.found:
-            return texts.NOTHING_FOUND
-        sources = "\n".join(
-            f"• <{line.url}|{escape(line.speaker)}>: “{escape(shorten(line.text, 200))}”" for line in answer.sources
-        )
-        return f"{escape(answer.text)}\n\n{texts.ANSWER_SOURCES}\n{sources}"
+            return None
+        return render_answer(answer)
 
     def _context(self, job: ClaimedJob) -> list[ChatLine]:
         """The thread for a reply inside one; the channel's recent messages for a new thread."""
@@ -107,8 +120,29 @@ class MentionRunner:
                 rows = message_queries.recent_messages(
                     session=session, team_id=job.team_id, channel_id=job.channel_id, limit=CONTEXT_MESSAGES
                 )
+            # In a thread the bot's own turns are the conversation; in the channel only what the team said.
+            in_thread = bool(thread_ts and thread_ts != payload["ts"])
         return [
             self.ctx.line(job.team_id, job.channel_id, row)
             for row in rows
-            if row.ts != payload["ts"] and row.text.strip()
+            if row.ts != payload["ts"] and row.text.strip() and (in_thread or self.ctx.is_about_the_team(row))
         ]
+
+
+def render_answer(answer: qa.Answer) -> str:
+    """Slack mrkdwn: the answer, its [n] markers linked to the messages, then the numbered sources quoted."""
+    text = escape(answer.text)
+    if answer.generated:
+        urls = {i: line.url for i, line in enumerate(answer.sources, start=1) if line.url}
+        text = re.sub(
+            r"\[(\d+)\]",
+            lambda m: f"<{urls[int(m.group(1))]}|[{m.group(1)}]>" if int(m.group(1)) in urls else m.group(0),
+            text,
+        )
+    sources = "\n".join(
+        f"{i}. <{line.url}|{escape(line.speaker)}>: “{escape(shorten(line.text, 200))}”"
+        if line.url
+        else f"{i}. {escape(line.speaker)}: “{escape(shorten(line.text, 200))}”"
+        for i, line in enumerate(answer.sources, start=1)
+    )
+    return f"{text}\n\n{texts.ANSWER_SOURCES}\n{sources}"
