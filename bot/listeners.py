@@ -288,7 +288,7 @@ class Listeners:
             "span": parsed.span_label,
         }
         self._enqueue_command(command, "summarize", payload)
-        ack(response_type="ephemeral", text=texts.ACK_SUMMARIZE.format(span=parsed.span_label))
+        ack(response_type="ephemeral", text=texts.ACK_SUMMARIZE.format(span=texts.span_phrase(parsed.span_label)))
 
     def on_translate(self, ack: Ack, command: dict[str, Any]) -> None:
         text = command.get("text", "")

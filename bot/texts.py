@@ -11,7 +11,7 @@ HELP = (
     "• `@Parlance help` shows this message."
 )
 
-ACK_SUMMARIZE = "Working on a summary of the {span}…"
+ACK_SUMMARIZE = "Working on a summary of {span}…"  # span_phrase(label): "today (UTC)", "the last 24h"
 ACK_TRANSLATE = "Translating into {language}…"
 TEXT_TOO_LONG = (
     "That message is {length:,} characters long, more than I can work with ({limit:,}). Please send a shorter one."
@@ -45,8 +45,9 @@ THREAD_IN_OTHER_CHANNEL = (
     "That thread is in another channel. Run `/summarize <thread link>` in the thread's own channel, or use the "
     "*Summarize thread* shortcut on the thread's first message."
 )
-NOTHING_TO_SUMMARIZE = "I found no messages in the {span} to summarize."
-SUMMARY_HEADER = "*Summary of the {span}* ({count} messages)"
+NOTHING_TO_SUMMARIZE = "I found no messages from the {span} to summarize."  # "last 24h", "thread", "day so far (UTC)"
+SUMMARY_HEADER = "*Summary of {span}* · {count}"  # "today (UTC)", "the thread"; "7 messages"
+SUMMARY_HEADER_COUNTED_BY_SPAN = "*Summary of {span}*"  # "the last 10 messages" already says how many
 SUMMARY_DECISIONS = "*Decisions*"
 SUMMARY_QUESTIONS = "*Open questions*"
 SUMMARY_ACTIONS = "*Action items*"
@@ -75,3 +76,9 @@ REMEMBER_YOU = (
     "them. What I deleted stays deleted, though `/summarize` may read some of it from Slack again."
 )
 NOT_FORGOTTEN = "I'm already storing your messages in this workspace; `/parlance forget me` stops that."
+
+
+def span_phrase(label: str) -> str:
+    """A summary span as a noun phrase with its article: "today (UTC)", "the last 24h", "the thread"."""
+    label = " ".join(label.split()) or "recent conversation"
+    return label if label.lower().startswith(("today", "yesterday", "this ", "the ")) else f"the {label}"

@@ -75,7 +75,8 @@ def parse_summarize(text: str, *, now: dt.datetime | None = None) -> SummarizeRe
         count = int(arg)
         if not 1 <= count <= MAX_SUMMARY_MESSAGES:
             return UsageError(f"I can summarize between 1 and {MAX_SUMMARY_MESSAGES:,} messages at a time.")
-        return SummarizeRequest(limit=count, span_label=f"last {count} messages", public=public)
+        label = "last message" if count == 1 else f"last {count} messages"
+        return SummarizeRequest(limit=count, span_label=label, public=public)
     if arg.lower() == "today":
         midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
         return SummarizeRequest(since=midnight, span_label="today (UTC)", public=public)

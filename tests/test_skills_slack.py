@@ -58,7 +58,7 @@ def test_summarize_answers_privately_with_decisions_questions_actions_and_links(
     [answer] = _answers(emulator)
     text = answer["text"]
     assert answer["response_type"] == "ephemeral"
-    assert text.startswith(texts.SUMMARY_HEADER.format(span="last 24h", count=len(RELEASE_TALK)))
+    assert text.startswith(f"*Summary of the last 24h* · {len(RELEASE_TALK)} messages")
     assert texts.SUMMARY_DECISIONS in text and "Monday" in text
     assert texts.SUMMARY_ACTIONS in text and "changelog" in text
     decision_link = f"https://parlance.slack.com/archives/{CHANNEL}/p{stamps[3].replace('.', '')}"
@@ -81,7 +81,7 @@ def test_summarize_backfills_history_the_bot_missed(app, emulator, running_sessi
         emulator.add_message(CHANNEL, user=user, text=text, ts=f"{base + offset}.000200")
     app.command("/summarize", "200", user_id=BOB, channel_id=CHANNEL)
     [answer] = _answers(emulator)
-    assert "(8 messages)" in answer["text"] and "Monday" in answer["text"]
+    assert "*Summary of the last 8 messages*" in answer["text"] and "Monday" in answer["text"]
     assert emulator.calls("conversations.history")
 
 
@@ -96,7 +96,7 @@ def test_summarize_a_thread_by_link_and_by_shortcut(app, emulator) -> None:
     app.message_shortcut("summarize_thread", message=message, channel_id=CHANNEL, user_id=BOB)
     by_link, by_shortcut = _answers(emulator, count=2)
     for answer in (by_link, by_shortcut):
-        assert answer["text"].startswith("*Summary of the thread* (6 messages)")
+        assert answer["text"].startswith("*Summary of the thread* · 6 messages")
         assert "office" not in answer["text"]
 
 

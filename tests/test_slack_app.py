@@ -115,7 +115,7 @@ def test_summarize_acks_fast_and_answers_the_caller(slack, emulator) -> None:
     response = slack.command("/summarize", "24h", user_id=ALICE, channel_id=CHANNEL)
     assert response.status == 200
     assert response.elapsed < 1.5
-    assert response.json()["text"] == texts.ACK_SUMMARIZE.format(span="last 24h")
+    assert response.json()["text"] == texts.ACK_SUMMARIZE.format(span="the last 24h")
     wait_until(lambda: emulator.response_url_posts())
     [answer] = emulator.response_url_posts()
     assert answer["response_type"] == "ephemeral"

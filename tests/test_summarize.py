@@ -63,21 +63,21 @@ def test_empty_and_wordless_histories_give_an_empty_summary() -> None:
 
 
 def test_a_faithful_rephrasing_is_kept_and_an_invented_one_is_dropped() -> None:
-    lines = chat(("Alice", "I'll ship the release on Friday after the tests pass."))
-    model = ScriptedModel().enqueue("Alice will ship the release on Friday after the tests pass.")
+    lines = chat(("Alice", "The release goes out on Friday after the tests pass."))
+    model = ScriptedModel().enqueue("Alice says the release goes out on Friday after the tests pass.")
     kept = summarize(lines, model, rephrase=True, concurrency=1)
-    assert kept.overview[0].rephrased and kept.overview[0].text.startswith("Alice will ship")
+    assert kept.overview[0].rephrased and kept.overview[0].text.startswith("Alice says the release")
     assert kept.overview[0].sources == (lines[0],)
     assert kept.degraded is None and kept.rephrased == 1
 
-    model = ScriptedModel().enqueue("Alice will ship the release on Monday with Mr. Smith.")
+    model = ScriptedModel().enqueue("Alice says the release goes out on Monday with Mr. Smith.")
     dropped = summarize(lines, model, rephrase=True, concurrency=1)
     assert not dropped.overview[0].rephrased and dropped.dropped == 1
-    assert dropped.overview[0].text == "I'll ship the release on Friday after the tests pass."
-    model = ScriptedModel().enqueue("Bob tells you Alice will ship the release on Friday after the tests pass.")
+    assert dropped.overview[0].text == "The release goes out on Friday after the tests pass."
+    model = ScriptedModel().enqueue("Bob tells you Alice says the release goes out on Friday after the tests pass.")
     assert not summarize(lines, model, rephrase=True, concurrency=1).overview[0].rephrased  # not Alice's report
     # The prompt held the message and its speaker; no other channel's text.
-    assert "Alice: I'll ship the release" in model.prompts[0][-1].content
+    assert "Alice: The release goes out" in model.prompts[0][-1].content
 
 
 def test_model_unavailable_degrades_to_the_extractive_summary_and_says_so(caplog: pytest.LogCaptureFixture) -> None:

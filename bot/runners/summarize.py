@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from bot import texts
 from bot.backfill import backfill_channel, backfill_thread
 from bot.model_client import ModelBusy, ModelUnavailable
 from bot.mrkdwn import escape
 from bot.runners.context import RunnerContext, shorten
+from bot.texts import span_phrase
 from handlers.summarize import Summary, SummaryPoint, summarize
 from storage import messages as message_queries
 from storage.jobs import ClaimedJob
@@ -24,18 +26,22 @@ class SummarizeRunner:
 
     def __call__(self, job: ClaimedJob) -> None:
         payload = job.payload
-        rows = [row for row in self._messages(job) if not self.ctx.is_own(row) and row.text.strip()]
-        span = payload.get("span") or "recent conversation"
+        read = self._messages(job)
+        # The bot's replies and what people asked of it ("@parlance who owns X?") are not what the team said.
+        rows = [row for row in read if self.ctx.is_about_the_team(row)]
+        label = payload.get("span") or "recent conversation"
         if not rows:
-            self.ctx.reply_to_caller(job, texts.NOTHING_TO_SUMMARIZE.format(span=span))
+            self.ctx.reply_to_caller(job, texts.NOTHING_TO_SUMMARIZE.format(span=span_after_the(label)))
             return
         lines = [self.ctx.line(job.team_id, job.channel_id, row) for row in rows]
+        bot = self.ctx.bot_user_id
+        bot_names = (texts.BOT_SPEAKER, *([self.ctx.name(job.team_id, bot)] if bot else []))  # how it is mentioned
         try:
             writes = self.ctx.summary_model_writes
-            summary = summarize(lines, self.ctx.model, abstract=writes, rephrase=writes)
+            summary = summarize(lines, self.ctx.model, abstract=writes, rephrase=writes, bot_names=bot_names)
         except (ModelUnavailable, ModelBusy) as exc:  # the skill falls back by itself; this is a last resort
             raise self.ctx.wait_for_model(job, exc, tell=lambda text: self.ctx.reply_to_caller(job, text)) from exc
-        self.ctx.reply_to_caller(job, render_summary(summary, span=span, count=len(lines)))
+        self.ctx.reply_to_caller(job, render_summary(summary, span=label, count=len(read)))
 
     def _messages(self, job: ClaimedJob) -> list[StoredMessage]:
         """The messages asked for, after reading from Slack whatever of them we have not stored."""
@@ -62,27 +68,62 @@ class SummarizeRunner:
 
 
 def render_summary(summary: Summary, *, span: str, count: int) -> str:
-    """Slack mrkdwn: a header, the overview, then decisions, questions and action items, each linked to its
-    source message. Everything quoted is escaped; the only links are the ones we build."""
-    out = [texts.SUMMARY_HEADER.format(span=escape(span), count=count)]
+    """Slack mrkdwn: a header, the overview, then decisions, action items and open questions, each linked to its
+    source messages. Everything quoted is escaped; the only links are the ones we build.
+
+    `span` is the request's label ("today (UTC)", "last 24h", "last 10 messages", "thread") and `count` how many
+    messages the span held; the header counts the messages summarized, unless the span itself says how many.
+    Citations are numbered once per summary, in reading order: [1], [2], [3]… each stand for one message, and a
+    message cited again keeps its number.
+    """
+    numbers: dict[str, int] = {}
+    out = [_header(span, count=count, summarized=summary.message_count)]
     if summary.overview:
-        out.append(" ".join(_point(point, bullet=False) for point in summary.overview))
+        out.append(" ".join(_point(point, numbers, bullet=False) for point in summary.overview))
     for title, points in (
         (texts.SUMMARY_DECISIONS, summary.decisions),
-        (texts.SUMMARY_QUESTIONS, summary.questions),
         (texts.SUMMARY_ACTIONS, summary.actions),
+        (texts.SUMMARY_QUESTIONS, summary.questions),
     ):
         if points:
             out.append(title)
-            out.extend(_point(point) for point in points)
+            out.extend(_point(point, numbers) for point in points)
     if summary.degraded:
         out.append(texts.SUMMARY_DEGRADED.format(reason=escape(summary.degraded)))
     return "\n".join(out)
 
 
-def _point(point: SummaryPoint, *, bullet: bool = True) -> str:
+_LAST_MESSAGES = re.compile(r"last ([\d,]+) messages?", re.IGNORECASE)
+
+
+def span_after_the(label: str) -> str:
+    """The span as it reads after "the": "last 24h", "thread", "day so far (UTC)" (for texts that say "the")."""
+    phrase = span_phrase(label)
+    if phrase.lower().startswith("today"):
+        return "day so far" + phrase[len("today") :]
+    return phrase.removeprefix("the ")
+
+
+def _header(span: str, *, count: int, summarized: int) -> str:
+    """ "*Summary of today (UTC)* · 7 messages"; "*Summary of the last 10 messages*" (the span gives the count, and
+    says fewer when the channel held fewer)."""
+    last = _LAST_MESSAGES.fullmatch(" ".join(span.split()))
+    if last:
+        asked = int(last.group(1).replace(",", ""))
+        held = min(asked, count) if count else asked
+        phrase = "the last message" if held == 1 else f"the last {held:,} messages"
+        return texts.SUMMARY_HEADER_COUNTED_BY_SPAN.format(span=escape(phrase))
+    return texts.SUMMARY_HEADER.format(span=escape(span_phrase(span)), count=_messages(summarized))
+
+
+def _messages(n: int) -> str:
+    return f"{n:,} message" if n == 1 else f"{n:,} messages"
+
+
+def _point(point: SummaryPoint, numbers: dict[str, int], *, bullet: bool = True) -> str:
     text = escape(shorten(point.render(), POINT_CHARS))
     if point.owner:
         text += f" (owner: {escape(point.owner)})"
-    links = " ".join(f"<{source.url}|[{i + 1}]>" for i, source in enumerate(point.sources[:3]) if source.url)
+    cited = [source.url for source in point.cited()[:4] if source.url]
+    links = "".join(f"<{url}|[{numbers.setdefault(url, len(numbers) + 1)}]>" for url in dict.fromkeys(cited))
     return f"{'• ' if bullet else ''}{text} {links}".rstrip()
