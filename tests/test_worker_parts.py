@@ -63,12 +63,14 @@ def test_settings_reject_unknown_roles_and_dtypes(monkeypatch: pytest.MonkeyPatc
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("WORKER_PORT", "WORKER_HOST", "WORKER_ROLES", "MODEL_CHAT", "WORKER_DTYPE"):
+    for name in ("WORKER_PORT", "WORKER_HOST", "WORKER_ROLES", "MODEL_CHAT", "MODEL_TRANSLATE", "WORKER_DTYPE",
+                 "WORKER_ENGINE"):
         monkeypatch.delenv(name, raising=False)
     settings = WorkerSettings(_env_file=None)
     assert (settings.worker_host, settings.worker_port) == ("127.0.0.1", 8081)
     assert settings.roles == ["chat", "translate", "embed"]
-    assert settings.model_ref("chat") == "smollm2"
+    assert settings.model_ref("chat") == settings.model_ref("translate") == "qwen2.5-coder-1.5b"  # one shared model
+    assert settings.worker_engine == "auto"
     assert settings.greedy_roles == ["translate"]
     monkeypatch.setenv("WORKER_GREEDY_ROLES", "")
     assert WorkerSettings(_env_file=None).greedy_roles == []

@@ -15,6 +15,7 @@ def main() -> int:
         level=settings.worker_log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     log = logging.getLogger("bot.worker")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # the llama.cpp engine tokenizes over loopback HTTP
     import uvicorn  # heavy imports after logging is set, so their warnings are formatted like ours
 
     from bot.worker.runtime import Worker

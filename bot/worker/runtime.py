@@ -133,6 +133,7 @@ def _load_engine(
             kv_cache_tokens=settings.worker_kv_cache_tokens,
             slots=settings.worker_llama_slots,
             max_context=settings.worker_max_context,
+            prompt_cache_mib=settings.worker_prompt_cache_mib,
         )
     loaded = load_causal_lm(
         ref,

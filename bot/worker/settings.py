@@ -39,6 +39,9 @@ class WorkerSettings(BaseSettings):
     """auto (CUDA: transformers; CPU: llama.cpp for GGUF models, transformers otherwise), transformers or llama.cpp."""
     worker_llama_slots: int = Field(default=4, ge=1, le=64)
     """llama.cpp: requests decoded together (parallel slots); each keeps its prompt cached for the next request."""
+    worker_prompt_cache_mib: int = Field(default=256, ge=0)
+    """llama.cpp: host memory for prompts parked when their slot is reused (llama.cpp's default, 8 GiB, grew the
+    worker past 3 GB); the slots' own KV caches come on top."""
     worker_dtype: str = "auto"
     """auto (CUDA: bf16; CPU: bf16 where the processor has native bf16, else fp32), float32 or bfloat16."""
     worker_threads: int = Field(default=0, ge=0)
