@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1
-timeout 280 python bench/worker.py --concurrency 1,16,64 --alone-prompts 8 --tokens 64 --messages 2000 "$@"
+timeout 280 python bench/worker.py --model smollm2 --concurrency 1,16,64 --alone-prompts 8 --tokens 64 --messages 2000 "$@"

@@ -6,6 +6,7 @@ need Slack secrets.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -39,6 +40,10 @@ class WorkerSettings(BaseSettings):
     """auto (CUDA: transformers; CPU: llama.cpp for GGUF models, transformers otherwise), transformers or llama.cpp."""
     worker_llama_slots: int = Field(default=4, ge=1, le=64)
     """llama.cpp: requests decoded together (parallel slots); each keeps its prompt cached for the next request."""
+    worker_llama_threads: int = Field(default=0, ge=0)
+    """llama.cpp decode threads; 0: all cores on a machine with more than 4, else one fewer than the cores. llama.cpp
+    threads spin while they wait, so decoding on every core collapses (25 → 2 tok/s on 2 cores) as soon as the
+    Slack process or the embedder needs one; prompts are still processed on all cores (WORKER_THREADS)."""
     worker_prompt_cache_mib: int = Field(default=256, ge=0)
     """llama.cpp: host memory for prompts parked when their slot is reused (llama.cpp's default, 8 GiB, grew the
     worker past 3 GB); the slots' own KV caches come on top."""
@@ -94,6 +99,12 @@ class WorkerSettings(BaseSettings):
         if value not in ("auto", "float32", "bfloat16"):
             raise ValueError("WORKER_DTYPE must be auto, float32 or bfloat16")
         return value
+
+    def llama_decode_threads(self) -> int:
+        if self.worker_llama_threads:
+            return self.worker_llama_threads
+        cores = self.worker_threads or len(os.sched_getaffinity(0))
+        return cores if cores > 4 else max(1, cores - 1)
 
     @property
     def roles(self) -> list[str]:
