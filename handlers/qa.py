@@ -255,12 +255,13 @@ def answer_question(
     max_sources: int = 3,
     min_relevance: float = MIN_RELEVANCE,
     use_model: bool = True,
+    phrase: bool = False,
 ) -> Answer:
     """The answer to a question about the channel, from `candidates` only (the caller leaves out the bot's own
     messages and requests made of it). `found=False` means the messages do not say."""
     if model is not None and use_model and candidates:
         try:
-            generated = generated_answer(question, candidates, model)
+            generated = generated_answer(question, candidates, model, phrase=phrase)
         except ModelError as exc:
             logger.info("model unavailable for a grounded answer, extracting instead: %s", type(exc).__name__)
         else:
@@ -303,13 +304,13 @@ def _adds_to(question: str, span: str) -> bool:
 
 # ------------------------------------------------------------------------------------- grounded, model-written
 
-CONTEXT_TOKENS = 3000
-"""Most prompt tokens of messages given to the model: about 100 Slack messages, and ~30–45 s of prompt
-processing on 2 cores the first time (cached after that)."""
+CONTEXT_TOKENS = 2000
+"""Most prompt tokens of messages given to the model: about 60 Slack messages, and ~20–30 s of prompt processing
+with the default model on 2 cores the first time (the worker caches it for the next question)."""
 ANSWER_REPLY_TOKENS = 120
 SEARCH_SOURCES = 24  # best-ranked messages kept when the recent past does not fit
 RECENT_SOURCES = 24  # and the most recent ones beside them
-MIN_GROUNDED = 0.75  # share of the answer's content words that must be in the messages it cites
+MIN_GROUNDED = 0.7  # share of the answer's content words that must be in the messages (or the question)
 
 QA_SYSTEM_PROMPT = (
     "You answer questions about a Slack channel using only the numbered messages you are given. Messages are in "
@@ -317,6 +318,11 @@ QA_SYSTEM_PROMPT = (
     "answer. Reply with one short sentence that states the complete answer (who, what, when, how much) and cite "
     "the numbers of the messages it comes from in square brackets. If no message answers the question, reply "
     "with exactly: NOT FOUND"
+)
+PHRASE_SYSTEM_PROMPT = (
+    "You answer questions using only the numbered text you are given. Reply with only the shortest exact phrase "
+    "copied from the text that answers the question, with no other words. If the text does not answer the "
+    "question, reply with exactly: NOT FOUND"
 )
 _CITED_NUMBER = re.compile(r"\[(\d{1,3})\]")
 _DECLINE = re.compile(
@@ -350,9 +356,10 @@ def _prompt_tokens(question: str, lines: Sequence[ChatLine], model: ModelClient)
         return sum(len(line.text) for line in lines) // 3  # a rough count when the server cannot tokenize
 
 
-def qa_messages(question: str, lines: Sequence[ChatLine]) -> list[ChatMessage]:
+def qa_messages(question: str, lines: Sequence[ChatLine], *, phrase: bool = False) -> list[ChatMessage]:
     """The prompt: instructions and the numbered messages first (the part a later question shares), the
-    question last."""
+    question last. `phrase` asks for the shortest answering phrase instead of a cited sentence (reading tests
+    such as SQuAD score spans, not sentences)."""
     position = {line.ts: i for i, line in enumerate(lines, start=1)}
     rows = []
     for i, line in enumerate(lines, start=1):
@@ -360,21 +367,38 @@ def qa_messages(question: str, lines: Sequence[ChatLine]) -> list[ChatMessage]:
         where = f" (reply in the thread of [{parent}])" if parent else ""
         rows.append(f"[{i}] {line.speaker}{where}: {' '.join(line.text.split())}")
     return [
-        ChatMessage(role="system", content=QA_SYSTEM_PROMPT),
+        ChatMessage(role="system", content=PHRASE_SYSTEM_PROMPT if phrase else QA_SYSTEM_PROMPT),
         ChatMessage(role="user", content="Messages:\n" + "\n".join(rows) + f"\n\nQuestion: {question}"),
     ]
 
 
-def generated_answer(question: str, candidates: Sequence[ChatLine], model: ModelClient) -> Answer | None:
+def generated_answer(
+    question: str, candidates: Sequence[ChatLine], model: ModelClient, *, phrase: bool = False
+) -> Answer | None:
     """The model's answer, kept only when it is grounded in the messages it cites; `found=False` when the model
     says the messages do not answer; None when its answer cannot be trusted (the caller extracts instead)."""
     lines = context_for(question, candidates, model)
     reply = model.complete(
-        qa_messages(question, lines), options=ChatOptions(max_tokens=ANSWER_REPLY_TOKENS, temperature=0.0)
+        qa_messages(question, lines, phrase=phrase),
+        options=ChatOptions(max_tokens=ANSWER_REPLY_TOKENS, temperature=0.0),
     )
     reply = " ".join(reply.strip().split())
+    if (not reply or _DECLINE.search(reply)) and not phrase:
+        # A small model reading a whole channel misses answers that are there. When the search finds messages
+        # that clearly match, they alone (with their thread replies) are asked again: fewer lines to read.
+        focused = _focused(question, lines, model)
+        if focused and len(focused) < len(lines):
+            lines = focused
+            reply = model.complete(
+                qa_messages(question, lines), options=ChatOptions(max_tokens=ANSWER_REPLY_TOKENS, temperature=0.0)
+            )
+            reply = " ".join(reply.strip().split())
     if not reply or _DECLINE.search(reply):
         return Answer(found=False, generated=True)
+    if phrase:
+        span = grounded_span(_CITED_NUMBER.sub("", reply).strip(" .\"'"), [line.text for line in lines])
+        source = _closest(span or "", lines)
+        return Answer(found=True, text=span, sources=source, generated=True) if span else None
     cited = [int(n) for n in _CITED_NUMBER.findall(reply) if 1 <= int(n) <= len(lines)]
     text = _CITED_NUMBER.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= len(lines) else "", reply).strip()
     text = re.sub(r"\s+([.,;:])", r"\1", text)
@@ -388,7 +412,7 @@ def generated_answer(question: str, candidates: Sequence[ChatLine], model: Model
         text = f"{text.rstrip()} [{cited[0]}]" if cited else text
     order = list(dict.fromkeys(cited))
     sources = [lines[n - 1] for n in order]
-    if not grounded(text, sources, lines):
+    if not grounded(text, sources, lines, question=question):
         # An answer the messages do not back is the model's invention (a plausible owner, a date from another
         # topic): saying we found nothing is the honest reply.
         logger.info("model answer not grounded in the messages it cites; declining")
@@ -398,6 +422,17 @@ def generated_answer(question: str, candidates: Sequence[ChatLine], model: Model
     return Answer(found=True, text=text, sources=sources[:5], generated=True)
 
 
+FOCUS_RELEVANCE = 0.45  # how well a message must match the question to be asked about again on its own
+FOCUS_SOURCES = 6
+
+
+def _focused(question: str, lines: Sequence[ChatLine], model: ModelClient) -> list[ChatLine]:
+    """The best-matching messages and the rest of their threads, in time order; empty when none match well."""
+    best = [line for line, score in rank(question, lines, model)[:FOCUS_SOURCES] if score >= FOCUS_RELEVANCE]
+    roots = {line.thread_ts or line.ts for line in best}
+    return [line for line in lines if line in best or (line.thread_ts or line.ts) in roots]
+
+
 def _closest(text: str, lines: Sequence[ChatLine]) -> list[ChatLine]:
     """The message an uncited answer most likely came from (most shared content words)."""
     words = set(content_words(text))
@@ -405,10 +440,11 @@ def _closest(text: str, lines: Sequence[ChatLine]) -> list[ChatLine]:
     return [best] if best is not None and words & set(content_words(best.text)) else []
 
 
-def grounded(text: str, sources: Sequence[ChatLine], lines: Sequence[ChatLine]) -> bool:
-    """Whether an answer says only what its sources say: its numbers appear in them, and most of its content
-    words (names included) are theirs or the speakers'. Words of other messages in the context count for a
-    little less strictness, since an answer may combine two messages and cite one."""
+def grounded(text: str, sources: Sequence[ChatLine], lines: Sequence[ChatLine], *, question: str = "") -> bool:
+    """Whether an answer says only what its sources say: its numbers appear in the messages, and most of its
+    content words (names included) are the messages', the speakers' or the question's (restating the question
+    invents nothing). Words of other messages in the context count too, since an answer may combine two messages
+    and cite one; at least some must come from what it cites."""
     if not sources:
         return False
     plain = _CITED_NUMBER.sub(" ", text)
@@ -420,8 +456,9 @@ def grounded(text: str, sources: Sequence[ChatLine], lines: Sequence[ChatLine]) 
     words = [w for w in content_words(plain) if not w.isdigit()]
     if not words:
         return bool(numbers)
-    known_near = set(content_words(source_text))
-    known_all = set(content_words(all_text))
+    asked = set(content_words(question))
+    known_near = set(content_words(source_text)) | asked
+    known_all = set(content_words(all_text)) | asked
     near = sum(w in known_near for w in words) / len(words)
     anywhere = sum(w in known_all for w in words) / len(words)
     return near >= 0.5 and anywhere >= MIN_GROUNDED
