@@ -310,7 +310,7 @@ with the default model on 2 cores the first time (the worker caches it for the n
 ANSWER_REPLY_TOKENS = 120
 SEARCH_SOURCES = 24  # best-ranked messages kept when the recent past does not fit
 RECENT_SOURCES = 24  # and the most recent ones beside them
-MIN_GROUNDED = 0.7  # share of the answer's content words that must be in the messages (or the question)
+MIN_GROUNDED = 0.7  # share of the answer's content words that must be in the messages
 
 QA_SYSTEM_PROMPT = (
     "You answer questions about a Slack channel using only the numbered messages you are given. Messages are in "
@@ -402,11 +402,12 @@ def generated_answer(
     cited = [int(n) for n in _CITED_NUMBER.findall(reply) if 1 <= int(n) <= len(lines)]
     text = _CITED_NUMBER.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= len(lines) else "", reply).strip()
     text = re.sub(r"\s+([.,;:])", r"\1", text)
-    if not _CITED_NUMBER.sub("", text).strip(" .,;:"):  # only citations: the cited message is the answer
+    bare = _CITED_NUMBER.sub("", text).strip(" .,;:")
+    if not bare or (bare.isdigit() and int(bare) in cited):  # "[4]" or "4. [4]": the cited message is the answer
         if not cited:
             return None
         source = lines[cited[0] - 1]
-        return Answer(found=True, text=best_sentence(question, source.text), sources=[source], generated=True)
+        return Answer(found=True, text=f"{best_sentence(question, source.text)} [1]", sources=[source], generated=True)
     if not cited:  # an uncited answer cites the message it was taken from, when there is one
         cited = [lines.index(line) + 1 for line in _closest(text, lines)]
         text = f"{text.rstrip()} [{cited[0]}]" if cited else text
@@ -442,9 +443,10 @@ def _closest(text: str, lines: Sequence[ChatLine]) -> list[ChatLine]:
 
 def grounded(text: str, sources: Sequence[ChatLine], lines: Sequence[ChatLine], *, question: str = "") -> bool:
     """Whether an answer says only what its sources say: its numbers appear in the messages, and most of its
-    content words (names included) are the messages', the speakers' or the question's (restating the question
-    invents nothing). Words of other messages in the context count too, since an answer may combine two messages
-    and cite one; at least some must come from what it cites."""
+    content words (names included) are the messages' or the speakers'. Words of other messages in the context
+    count too, since an answer may combine two messages and cite one; at least half must come from what it
+    cites. The question's own words do not count as support: "Bob is writing the release notes" is an invention
+    when no message talks about release notes, however much it restates the question."""
     if not sources:
         return False
     plain = _CITED_NUMBER.sub(" ", text)
@@ -456,9 +458,8 @@ def grounded(text: str, sources: Sequence[ChatLine], lines: Sequence[ChatLine], 
     words = [w for w in content_words(plain) if not w.isdigit()]
     if not words:
         return bool(numbers)
-    asked = set(content_words(question))
-    known_near = set(content_words(source_text)) | asked
-    known_all = set(content_words(all_text)) | asked
+    known_near = set(content_words(source_text))
+    known_all = set(content_words(all_text))
     near = sum(w in known_near for w in words) / len(words)
     anywhere = sum(w in known_all for w in words) / len(words)
     return near >= 0.5 and anywhere >= MIN_GROUNDED
