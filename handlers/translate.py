@@ -1,12 +1,25 @@
 """/translate: text in, a translation (or an honest refusal) out. Plain data, no Slack.
 
-The bundled translate model (Gemma 3 270M) is a *base* model: it continues text rather than following
-instructions, and the worker hands it a single user message verbatim because it has no chat template. So the
-prompt is a few-shot document ("English: ... / French: ..." pairs, then the source and an open "French:"), and
-generation stops at the end of the line. Each line of the text is translated on its own (long lines sentence by
-sentence, in pieces that fit), the pieces go to the worker at once so it batches them, and every piece is checked
-by `handlers.translate_guards` before it is used. One bad piece fails the whole text: a half-translated message
-reads as a translation but is not one.
+Two kinds of model sit behind the `translate` role, and each gets the prompt it can follow:
+
+- An instruct (chat) model, the default (Qwen2.5-Coder-1.5B-Instruct, the chat model): a zero-shot chat
+  prompt, the instruction in the system message and the text as the user's message.
+- A base model (Gemma 3 270M, `MODEL_TRANSLATE=gemma3-270m`): it continues text rather than following
+  instructions, and a server hands it the messages verbatim because it has no chat template. So it gets a few-shot
+  document ("English: ... / French: ..." pairs, then the source and an open "French:") to finish.
+
+Which one is asked of the model itself, without a setting (`prompt_style`): the server renders an empty user
+message with the model's chat template and counts its tokens. A chat template adds role markers (Qwen's adds
+29 tokens, any template at least three); a base model without one yields the bare text, one BOS token at most.
+Our worker and vLLM answer /tokenize that way; servers that don't get an estimate, which reads as a chat model,
+the right default for what such servers serve. The answer costs one small request per text.
+
+Each line of the text is translated on its own (long lines sentence by sentence, in pieces that fit), the pieces
+go to the worker at once so it batches them, and every piece is checked by `handlers.translate_guards` before it is
+used: loops, echoes, the wrong script or language, and a translation that lost a number, a time, a name or a
+negation. A piece that fails is asked once more (a chat model with a stricter instruction naming what was lost,
+a base model sampled once instead of greedy), then refused. One bad piece fails the whole text: a half-translated
+message reads as a translation but is not one.
 
 Markup is cut out first (`handlers.markup`) and put back after, so links, mentions, code and emoji come back
 byte for byte; when the model drops a placeholder, that piece is translated again between its markup instead.
@@ -19,15 +32,17 @@ import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Literal
 
 from bot.model_client import ChatMessage, ChatOptions, ModelClient, PromptTooLong
 from handlers.languages import LANGUAGES
 from handlers.markup import Protected, protect, restore, strip_placeholders
-from handlers.translate_guards import guess_language, rejection
+from handlers.translate_guards import guess_language, missing_names, numbers_in, rejection
 
 logger = logging.getLogger(__name__)
 
 ROLE = "translate"
+PromptStyle = Literal["chat", "few-shot"]
 MAX_PIECE_CHARS = 360
 """Longest piece sent in one request. Longer lines are cut at sentence ends: small models lose the thread (and
 start looping) on long inputs, and short pieces batch well in the worker."""
@@ -55,7 +70,8 @@ UNKNOWN_TARGET = "I don't know the language `{code}`. Use a two-letter code such
 class TranslationResult:
     """The outcome for the caller to show. `text` is the translation (Slack mrkdwn, markup as it came in) when
     `ok`, else the reason for the user. `cause` says why in one word for logs and the eval: "loop", "echo",
-    "script", "language", "length", "empty", "markup", "too_long", "nothing", "same_language", "unknown_target"."""
+    "script", "language", "length", "empty", "number", "date", "name", "negation", "markup", "too_long", "nothing",
+    "same_language", "unknown_target"."""
 
     ok: bool
     text: str
@@ -147,6 +163,46 @@ def build_prompt(source_text: str, *, source: str, target: str) -> str:
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------------------------------------- chat prompts
+
+SYSTEM = (
+    "Translate the user's text from {source} to {target}. Output only the translation; keep names, numbers, "
+    "times, dates, code, links and placeholders like [1] exactly; keep negations."
+)
+SYSTEM_NO_MARKUP = SYSTEM.replace("code, links and placeholders like [1]", "code and links")
+"""For a text without placeholders: told about [1], a small model sometimes writes one of its own."""
+_STRICTER = {
+    "number": "Every number and time in the text must appear in the translation: {numbers}. A time may be "
+    "written the {target} way (3pm as 15:00).",
+    "date": "Keep every weekday and month of the text the same day and month in {target}.",
+    "name": "Keep these words exactly as they are written: {names}.",
+    "negation": "The text is negative; the translation must say the same negation.",
+}
+_STRICTER_DEFAULT = "Write the whole text in {target}, once, adding nothing and repeating nothing."
+
+
+def build_messages(source_text: str, *, source: str, target: str, stricter: str | None = None) -> list[ChatMessage]:
+    """The zero-shot chat prompt for one piece. `stricter` is the cause of a first attempt's refusal: the second
+    attempt's instruction then names what the first one lost."""
+    names = {"source": LANGUAGES.get(source, "English"), "target": LANGUAGES[target]}
+    system = (SYSTEM if re.search(r"\[\d+\]", source_text) else SYSTEM_NO_MARKUP).format(**names)
+    if stricter:
+        note = _STRICTER.get(stricter, _STRICTER_DEFAULT).format(
+            numbers=", ".join(n.clock or n.text for n in numbers_in(source_text)),  # 5:30pm as 17:30
+            names=", ".join(missing_names(source_text, "", target=target, source_language=source)),
+            **names,
+        )
+        system = f"{system} {note}"
+    return [ChatMessage(role="system", content=system), ChatMessage(role="user", content=source_text)]
+
+
+def prompt_style(model: ModelClient) -> PromptStyle:
+    """The prompt the translate role's model can follow: "chat" when it has a chat template, "few-shot" when it is
+    a base model without one (see the module docstring for how the server tells)."""
+    probe = model.count_tokens([ChatMessage(role="user", content="")], role=ROLE)
+    return "few-shot" if probe <= 2 else "chat"
+
+
 # ---------------------------------------------------------------------------------------------- splitting
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”»)]*\s+(?=\S)|(?<=[。！？])")
@@ -211,12 +267,15 @@ def _has_words(text: str) -> bool:
 # ---------------------------------------------------------------------------------------------- translating
 
 
-def translate(text: str, *, target: str, model: ModelClient, source: str | None = None) -> TranslationResult:
+def translate(
+    text: str, *, target: str, model: ModelClient, source: str | None = None, style: PromptStyle | None = None
+) -> TranslationResult:
     """Translate Slack text into `target` (ISO 639-1), or say why not.
 
     `source` is the text's language when the caller knows it; otherwise it is guessed (English when unsure, which
-    base models tolerate well as a label). Model outages (`ModelUnavailable`, `ModelBusy`) propagate, so the
-    dispatcher can retry the job; everything about the text itself comes back as a result.
+    models tolerate well as a label). `style` is the prompt the model gets; by default the model is asked
+    (`prompt_style`). Model outages (`ModelUnavailable`, `ModelBusy`) propagate, so the dispatcher can retry the
+    job; everything about the text itself comes back as a result.
     """
     if target not in LANGUAGES:
         return TranslationResult(False, UNKNOWN_TARGET.format(code=target), target, "unknown_target")
@@ -236,8 +295,10 @@ def translate(text: str, *, target: str, model: ModelClient, source: str | None 
     if total > window:
         return TranslationResult(False, TOO_LONG.format(tokens=total, window=window), target, "too_long")
 
+    ask = _Asker(model, source_code, target, style or prompt_style(model))
+
     def run(piece: _Piece) -> None:
-        piece.translation = _translate_piece(piece.text, protected, source_code, target, model)
+        piece.translation = _translate_piece(piece.text, protected, ask)
 
     try:
         _each(run, pieces)
@@ -268,11 +329,11 @@ def _each(run: Callable[[_Piece], None], pieces: list[_Piece]) -> None:
             raise
 
 
-def _translate_piece(text: str, protected: Protected, source: str, target: str, model: ModelClient) -> str:
+def _translate_piece(text: str, protected: Protected, ask: _Asker) -> str:
     """One piece, checked. Placeholders must come back exactly; if not, the prose between them is translated
     piece by piece and the markup kept in its place (less fluent, never wrong about markup)."""
     wanted = protected.placeholders_in(text)
-    output = _ask(text, source, target, model)
+    output = ask(text)
     if sorted(protected.placeholders_in(output)) == sorted(wanted):
         return output
     if not wanted:
@@ -280,8 +341,7 @@ def _translate_piece(text: str, protected: Protected, source: str, target: str, 
     logger.debug("placeholders lost in a piece; translating around them")
     parts = re.split(r"(\[\d+\])", text)
     translated = [
-        part if i % 2 or not _has_words(part) else _spaced(part, _ask(_core(part), source, target, model))
-        for i, part in enumerate(parts)
+        part if i % 2 or not _has_words(part) else _spaced(part, ask(_core(part))) for i, part in enumerate(parts)
     ]
     joined = "".join(translated)
     if sorted(protected.placeholders_in(joined)) != sorted(wanted):
@@ -305,11 +365,62 @@ def _spaced(original: str, translated: str) -> str:
     return f"{head}{translated.strip()}{tail}"
 
 
-def _ask(text: str, source: str, target: str, model: ModelClient) -> str:
-    prompt = build_prompt(text, source=source, target=target)
-    options = ChatOptions(max_tokens=min(1024, len(text) * 3 // 4 + 24), temperature=0.0, stop=["\n"])
-    output = model.complete([ChatMessage(role="user", content=prompt)], options=options, role=ROLE).strip()
-    cause = rejection(strip_placeholders(text), strip_placeholders(output), target=target, source_language=source)
-    if cause:
-        raise _Rejected(cause)
+@dataclass(frozen=True)
+class _Asker:
+    """Asks the model for one piece and checks the answer; a refused answer is asked for once more."""
+
+    model: ModelClient
+    source: str
+    target: str
+    style: PromptStyle
+
+    def __call__(self, text: str) -> str:
+        output = self._generate(text, stricter=None)
+        cause = self._rejection(text, output)
+        if cause:
+            logger.debug("a piece into %s refused (%s); asking once more", self.target, cause)
+            output = self._generate(text, stricter=cause)
+            cause = self._rejection(text, output)
+            if cause:
+                raise _Rejected(cause)
+        return output
+
+    def _generate(self, text: str, *, stricter: str | None) -> str:
+        """Greedy, up to the end of the line. A base model cannot take a stricter instruction, so its second
+        attempt is sampled instead (seeded, so a text gets the same answer each time)."""
+        budget = min(1024, len(text) * 3 // 4 + 24)
+        if self.style == "chat":
+            messages = build_messages(text, source=self.source, target=self.target, stricter=stricter)
+            options = ChatOptions(max_tokens=budget, temperature=0.0, stop=["\n"])
+        else:
+            messages = [ChatMessage(role="user", content=build_prompt(text, source=self.source, target=self.target))]
+            options = ChatOptions(max_tokens=budget, temperature=0.0, stop=["\n"])
+            if stricter:
+                options = ChatOptions(max_tokens=budget, temperature=0.5, top_p=0.9, seed=7, stop=["\n"])
+        output = self.model.complete(messages, options=options, role=ROLE)
+        return _unwrapped(output.strip(), text, LANGUAGES[self.target]) if self.style == "chat" else output.strip()
+
+    def _rejection(self, text: str, output: str) -> str | None:
+        return rejection(
+            strip_placeholders(text), strip_placeholders(output), target=self.target, source_language=self.source
+        )
+
+
+_QUOTES = {'"': '"', "“": "”", "«": "»", "「": "」", "'": "'"}
+
+
+def _unwrapped(output: str, source: str, target_name: str) -> str:
+    """An instruct model's answer without what it added around the translation: a "French:" label, or quotes
+    that the source did not have."""
+    label = re.match(rf"(?:{re.escape(target_name)}|Translation)\s*:\s*", output, re.I)
+    if label:
+        output = output[label.end() :]
+    for opening, closing in _QUOTES.items():
+        if (
+            len(output) > 2
+            and output.startswith(opening)
+            and output.endswith(closing)
+            and not source.lstrip().startswith(opening)
+        ):
+            return output[1:-1].strip()
     return output

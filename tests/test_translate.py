@@ -1,15 +1,20 @@
-"""Translation: markup protection, the output guards, the pipeline's answers, and one run on the real model.
+"""Translation: markup protection, the output guards, the pipeline's answers, and runs on the real model.
 
 Guard tests use a scripted model (one exact output each); texts of several pieces use `ByText`, which answers by
 the text it is asked to translate, because pieces are sent concurrently and a queue would answer them in any order.
-The end-to-end test starts a worker serving the `translate` role with the bundled Gemma 3 270M.
+The checks of what a translation must keep (numbers, names, negations) are tested in tests/test_translate_guards.py.
+The end-to-end tests run on the worker from the `translate_url` fixture (one per session), or on the server that
+MODEL_URL named when the tests started.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,7 +24,9 @@ from handlers.markup import protect, restore
 from handlers.translate import (
     NOTHING_TO_TRANSLATE,
     UNRELIABLE,
+    build_messages,
     build_prompt,
+    prompt_style,
     split_sentences,
     translate,
 )
@@ -27,20 +34,27 @@ from handlers.translate_guards import guess_language, rejection
 from tests.scripted_model import ScriptedModel
 
 FLORES = Path(__file__).resolve().parents[2] / "shared" / "eval" / "translation"
+SHARED_MODEL_URL = os.environ.get("MODEL_URL")  # read at import: the autouse fixture clears it for each test
 
 
 class ByText:
-    """A model double that translates from a dictionary keyed by the source line of the prompt."""
+    """A model double that translates from a dictionary keyed by the text to translate: the user's message of a
+    chat prompt, or the source line of a few-shot document. `base=True` makes it a base model: its server counts
+    an empty message as one token, as a model without a chat template does."""
 
-    def __init__(self, answers: dict[str, str], window: int = 2048) -> None:
+    def __init__(self, answers: dict[str, str], window: int = 2048, *, base: bool = False) -> None:
         self.answers = answers
         self.window = window
+        self.base = base
         self.asked: list[str] = []
 
     def complete(
         self, messages: Sequence[ChatMessage], *, options: ChatOptions | None = None, role: str = "chat"
     ) -> str:
-        source = messages[-1].content.splitlines()[-2].split(": ", 1)[1]
+        if messages[0].role == "system":
+            source = messages[-1].content
+        else:
+            source = messages[-1].content.splitlines()[-2].split(": ", 1)[1]
         self.asked.append(source)
         return " " + self.answers[source]
 
@@ -48,6 +62,8 @@ class ByText:
         return self.window
 
     def count_tokens(self, messages: Sequence[ChatMessage], *, role: str = "chat") -> int:
+        if self.base:
+            return sum(len(m.content) // 3 for m in messages) + 1
         return sum(len(m.content) // 3 + 4 for m in messages)
 
 
@@ -87,15 +103,26 @@ def test_model_text_is_escaped_so_it_cannot_form_markup() -> None:
     ("code", "name"), [("fr", "fra_Latn"), ("de", "deu_Latn"), ("es", "spa_Latn"), ("ja", "jpn_Jpan")]
 )
 def test_guards_accept_real_translations(code: str, name: str) -> None:
-    """Every FLORES reference translation is a good translation: the guards must let (almost) all of them pass."""
+    """Every FLORES reference translation is a good translation: the guards must let (almost) all of them pass.
+
+    The checks for broken output (loops, echoes, script, language, length) refuse at most 2 of the 1012. The
+    checks of what a translation keeps (numbers, dates, names, negations) refuse at most 3%: those references are free
+    where a Slack message's translation should not be. They drop unit conversions ("50 km (31 miles)" → "50 km"),
+    rename places beyond recognition (Khufu → Cheops) or say a negation with an antonym ("not injured" → "ileso").
+    Measured on all 1012: fr 15, de 23, es 28, ja 14.
+    """
     if not FLORES.exists():
         pytest.skip("FLORES devtest not present")
     sources = (FLORES / "eng_Latn.devtest").read_text(encoding="utf-8").splitlines()
     references = (FLORES / f"{name}.devtest").read_text(encoding="utf-8").splitlines()
-    refused = [
-        s for s, r in zip(sources, references, strict=True) if rejection(s, r, target=code, source_language="en")
-    ]
-    assert len(refused) <= 2, refused
+    causes = [rejection(s, r, target=code, source_language="en") for s, r in zip(sources, references, strict=True)]
+    broken = [s for s, cause in zip(sources, causes, strict=True) if cause and cause not in MEANING]
+    lost = [s for s, cause in zip(sources, causes, strict=True) if cause in MEANING]
+    assert len(broken) <= 2, broken
+    assert len(lost) <= 0.03 * len(sources), lost
+
+
+MEANING = ("number", "date", "name", "negation")
 
 
 @pytest.mark.parametrize(
@@ -154,9 +181,93 @@ def test_a_good_translation_comes_back_with_its_markup() -> None:
     (call,) = model.calls
     assert call.role == "translate"
     assert call.options is not None and call.options.stop == ["\n"] and call.options.temperature == 0
-    prompt = call.messages[-1].content
-    assert prompt.endswith("English: Thanks [1], the deploy is done [2] see [3]\nFrench:")
-    assert "English: The meeting has been moved" in prompt  # few-shot pairs, not an instruction
+    system, user = call.messages
+    assert system.role == "system" and "from English to French" in system.content and "[1]" in system.content
+    assert user.role == "user" and user.content == "Thanks [1], the deploy is done [2] see [3]"
+
+
+def test_a_base_model_gets_the_few_shot_document() -> None:
+    model = ScriptedModel().enqueue(" Merci [1], le déploiement est terminé")
+    result = translate("Thanks <@U1>, the deploy is done", target="fr", model=model, style="few-shot")
+    assert result.ok, result
+    (call,) = model.calls
+    (message,) = call.messages
+    assert message.role == "user"
+    assert message.content.endswith("English: Thanks [1], the deploy is done\nFrench:")
+    assert "English: The meeting has been moved" in message.content  # few-shot pairs, not an instruction
+
+
+def test_the_prompt_style_is_asked_of_the_model() -> None:
+    """A server that renders an empty message as one token has no chat template: a base model."""
+    assert prompt_style(ByText({}, base=True)) == "few-shot"
+    assert prompt_style(ByText({})) == "chat"
+    assert prompt_style(ScriptedModel()) == "chat"  # a server that only estimates: the instruct default
+    model = ByText({"Good morning everyone.": "Bonjour à tous."}, base=True)
+    assert translate("Good morning everyone.", target="fr", model=model, source="en").ok
+    assert model.asked == ["Good morning everyone."]
+
+
+def test_an_answer_that_lost_a_time_is_asked_for_once_more_and_strictly() -> None:
+    model = ScriptedModel().enqueue("La réunion est à 3 heures jeudi.", "La réunion est jeudi à 15 h.")
+    result = translate("The meeting is at 3pm on Thursday.", target="fr", model=model)
+    assert result.ok and result.text == "La réunion est jeudi à 15 h.", result
+    first, second = model.calls
+    assert second.options is not None and second.options.temperature == 0
+    assert "3pm" not in first.messages[0].content and "3pm" in second.messages[0].content
+    assert second.messages[1] == first.messages[1]
+
+
+@pytest.mark.parametrize(
+    ("source", "answers", "cause"),
+    [
+        ("The meeting is at 3pm on Thursday.", ("La réunion est jeudi.", "La réunion est jeudi."), "number"),
+        ("Ask Priya before you merge.", ("Demande avant de fusionner.", "Demande-lui avant de fusionner."), "name"),
+        (
+            "Don't merge into main until the release.",
+            ("Fusionnez dans main avant la sortie.", "Fusionnez dans main jusqu'à la sortie."),
+            "negation",
+        ),
+    ],
+)
+def test_what_is_lost_twice_is_refused_honestly(source: str, answers: tuple[str, str], cause: str) -> None:
+    model = ScriptedModel().enqueue(*answers)
+    result = translate(source, target="fr", model=model, source="en")
+    assert (result.ok, result.text, result.cause) == (False, UNRELIABLE, cause)
+    assert len(model.calls) == 2
+
+
+def test_a_base_models_second_attempt_is_sampled() -> None:
+    model = ScriptedModel().enqueue(" La réunion est jeudi.", " La réunion est jeudi à 15 h.")
+    result = translate("The meeting is at 3pm on Thursday.", target="fr", model=model, style="few-shot")
+    assert result.ok, result
+    first, second = model.calls
+    assert first.options is not None and first.options.temperature == 0
+    assert second.options is not None and second.options.temperature > 0 and second.options.seed is not None
+    assert second.messages == first.messages
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ('"Bonjour à tous."', "Bonjour à tous."),
+        ("French: Bonjour à tous.", "Bonjour à tous."),
+        ("« Bonjour à tous. »", "Bonjour à tous."),
+        ("Bonjour à tous.", "Bonjour à tous."),
+    ],
+)
+def test_what_an_instruct_model_adds_around_the_translation_is_removed(answer: str, expected: str) -> None:
+    result = translate("Good morning everyone.", target="fr", model=ScriptedModel().enqueue(answer), source="en")
+    assert result.ok and result.text == expected, result
+
+
+def test_the_stricter_instruction_names_what_was_lost() -> None:
+    messages = build_messages("Ask @sam and Priya about 2.4 at 3pm.", source="en", target="de", stricter="number")
+    assert "2.4, 15:00" in messages[0].content and "German" in messages[0].content  # a time on the 24-hour clock
+    messages = build_messages("Ask @sam and Priya about 2.4 at 3pm.", source="en", target="de", stricter="name")
+    assert "@sam, Priya" in messages[0].content
+    assert build_messages("Hi", source="en", target="de")[0].content.startswith("Translate the user's text from")
+    assert "[1]" not in build_messages("Hi", source="en", target="de")[0].content  # or the model writes one
+    assert "[1]" in build_messages("Hi [1]", source="en", target="de")[0].content
 
 
 @pytest.mark.parametrize(
@@ -169,7 +280,7 @@ def test_a_good_translation_comes_back_with_its_markup() -> None:
     ],
 )
 def test_degenerate_output_becomes_an_honest_refusal(output: str, target: str, cause: str) -> None:
-    model = ScriptedModel().enqueue(output)
+    model = ScriptedModel().enqueue(output, output)
     result = translate("We need the report by Friday for the board meeting.", target=target, model=model)
     assert not result.ok
     assert result.text == UNRELIABLE
@@ -252,7 +363,7 @@ def test_a_model_outage_is_left_to_the_dispatcher() -> None:
 
 
 def test_message_text_is_not_logged_at_info(caplog: pytest.LogCaptureFixture) -> None:
-    model = ScriptedModel().enqueue(" la la la la la la la la la la la la la la la la la la la la")
+    model = ScriptedModel().enqueue(" la la la la la la la la la la la la la la la la la la la la", " la la " * 10)
     with caplog.at_level(logging.INFO):
         translate("Secret merger plans for Friday.", target="fr", model=model)
     assert caplog.records
@@ -270,10 +381,81 @@ def test_prompts_pair_any_two_languages_with_examples() -> None:
 # ---------------------------------------------------------------------------------------------- the real model
 
 
+@pytest.fixture(scope="session")
+def model_url(request: pytest.FixtureRequest) -> str:
+    """The server MODEL_URL named when the tests started (a shared worker), else the session's own worker."""
+    return SHARED_MODEL_URL or request.getfixturevalue("translate_url")
+
+
 @pytest.mark.model
-def test_the_bundled_model_translates_and_keeps_markup(translate_url: str) -> None:
-    with OpenAICompatibleClient(translate_url, timeout=300) as model:
+def test_the_model_translates_and_keeps_markup(model_url: str) -> None:
+    with OpenAICompatibleClient(model_url, timeout=600) as model:
         result = translate("Good morning, <@U123>!", target="fr", model=model)
     assert result.ok, result
     assert "<@U123>" in result.text
     assert re.search(r"bonjour", result.text, re.I), result.text
+
+
+@dataclass(frozen=True)
+class Said:
+    """An ordinary Slack sentence and what its reader would check in any translation of it: each group of
+    `numbers` is a set of alternatives of which one must appear (3pm: 15, or 3 with a word for afternoon), the
+    `names` must come back as written, and a negative sentence must stay negative."""
+
+    text: str
+    numbers: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    negative: bool = False
+
+
+AFTERNOON = r"(?:après-midi|soir|nachmittags?|abends?|tarde|noche|午後|p\.?\s?m\b)"
+
+
+def afternoon(hour: int, minute: str = "") -> str:
+    """A pattern for an afternoon time as a reader accepts it: 15:30, or 3:30 with a word for afternoon."""
+    tail = rf"\D{{0,3}}{minute}" if minute else ""
+    h12, h24 = rf"(?<!\d){hour}{tail}(?!\d)", rf"(?<!\d){hour + 12}{tail}(?!\d)"
+    return rf"{h24}|{h12}.*{AFTERNOON}|{AFTERNOON}.*{h12}"
+
+
+RELEASE_PLANNING = (
+    Said("Don't merge into main until the release.", negative=True),
+    Said("The meeting is at 3pm on Thursday.", numbers=(afternoon(3),)),
+    Said("Priya owns the release notes.", names=("Priya",)),
+    Said("We're not shipping dark mode in 2.4.", numbers=(r"2[.,]4",), negative=True),
+    Said("Can you ask Marco to review the PR before 5:30pm?", numbers=(afternoon(5, "30"),), names=("Marco",)),
+    Said("The code freeze starts on Monday at 9am.", numbers=(r"(?<!\d)9(?!\d)",)),
+    Said("Please don't deploy on Fridays after 4pm.", numbers=(afternoon(4),), negative=True),
+    Said("Ping @sam if the staging build fails again.", names=("@sam",)),
+    Said("We never got the 1,200 signups we expected from the beta.", numbers=(r"1\D?200",), negative=True),
+    Said("Release 2.5 is planned for March 14.", numbers=(r"2[.,]5", r"(?<!\d)14(?!\d)")),
+)
+NEGATION = {  # "don't deploy" may also come out as "avoid deploying"
+    "fr": r"\b(?:ne|n['’]|pas|jamais|aucune?)\b|évit",
+    "de": r"\b(?:nicht|kein\w*|nie|niemals)\b|vermeid",
+    "es": r"\b(?:no|nunca|jamás)\b|evit",
+    "ja": r"ない|ません|ず|なかっ|禁止|避け|控え",
+}
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("target", ["fr", "de", "es", "ja"])
+def test_ordinary_release_planning_messages_keep_what_a_reader_checks(model_url: str, target: str) -> None:
+    """What a user noticed with the old model (2 of 9 acceptable: "don't merge into main until release" became
+    "don't board the headquarters", "at 3pm" became "3 heures"): every translation posted must keep the numbers
+    and times, the names, the negation and the target script, and most messages must get one at all."""
+    with OpenAICompatibleClient(model_url, timeout=900) as model, ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda said: translate(said.text, target=target, model=model), RELEASE_PLANNING))
+    posted = [(said, result.text) for said, result in zip(RELEASE_PLANNING, results, strict=True) if result.ok]
+    refused = [
+        (said.text, result.cause) for said, result in zip(RELEASE_PLANNING, results, strict=True) if not result.ok
+    ]
+    assert len(posted) >= 7, refused  # the rest refused honestly: a guard could not verify a date or number
+    for said, text in posted:
+        assert all(re.search(pattern, text, re.I) for pattern in said.numbers), (said.text, text)
+        latin = target != "ja"
+        assert all(name in text for name in said.names if latin or name.startswith("@")), (said.text, text)
+        assert not said.negative or re.search(NEGATION[target], text, re.I), (said.text, text)
+        has_kana = bool(re.search(r"[\u3040-\u30ff]", text))
+        assert has_kana if target == "ja" else not has_kana, (said.text, text)
+        assert text != said.text

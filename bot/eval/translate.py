@@ -6,7 +6,8 @@
 
 Printed from one run: the pipeline as a user gets it (a refused line counts as no translation), the pipeline
 with refused lines left in the source language (what the reader still has), the accepted lines alone, and the
-baseline "source copied unchanged" on the same lines; plus how many outputs the guards refused, and why.
+baseline "source copied unchanged" on the same lines; plus how many outputs the guards refused, and why
+("number", "name", "negation": what a translation lost after its second attempt), and which prompt the model got.
 The model is MODEL_URL when set, else a bundled worker serving only the translate role (MODEL_TRANSLATE).
 Prompts were tuned on lines 0-199 of FLORES devtest; report figures from a later slice (--offset 200 or more).
 """
@@ -17,14 +18,15 @@ import argparse
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from bot.model_access import open_model_client
-from bot.model_client import ModelClient
+from bot.model_client import ModelClient, OpenAICompatibleClient
 from bot.settings import get_settings
 from handlers.languages import LANGUAGES
 from handlers.markup import escape, unescape
-from handlers.translate import TranslationResult, translate
+from handlers.translate import PromptStyle, TranslationResult, prompt_style, translate
 
 _FLORES_CODES = {"eng": "en", "fra": "fr", "deu": "de", "spa": "es", "jpn": "ja", "zho": "zh", "ita": "it"}
 
@@ -39,6 +41,9 @@ def run(argv: list[str]) -> int:
     parser.add_argument("--limit", type=int, default=0, help="evaluate at most this many lines (0: all)")
     parser.add_argument("--offset", type=int, default=0, help="skip this many lines first")
     parser.add_argument("--concurrency", type=int, default=8, help="lines translated at once (the worker batches)")
+    parser.add_argument(
+        "--timeout", type=float, default=120.0, help="seconds to wait for one model request (a shared, busy server)"
+    )
     parser.add_argument("--output", type=Path, help="write each line's translation or refusal cause here (TSV)")
     args = parser.parse_args(argv)
     if args.target not in LANGUAGES:
@@ -53,12 +58,20 @@ def run(argv: list[str]) -> int:
     if not sources:
         parser.error("no lines to evaluate (check --offset and --limit)")
 
-    with open_model_client(get_settings(), roles=("translate",)) as model:
+    with _model(args.timeout) as model:
+        style = prompt_style(model)
         results, elapsed = translate_all(
-            sources, target=args.target, source=source_language, model=model, concurrency=args.concurrency
+            sources, target=args.target, source=source_language, model=model, concurrency=args.concurrency, style=style
         )
     report(
-        results, sources, references, target=args.target, source=source_language, offset=args.offset, elapsed=elapsed
+        results,
+        sources,
+        references,
+        target=args.target,
+        source=source_language,
+        offset=args.offset,
+        elapsed=elapsed,
+        style=style,
     )
     outputs = [unescape(r.text) if r.ok else "" for r in results]
     if args.output:
@@ -68,15 +81,31 @@ def run(argv: list[str]) -> int:
     return 0
 
 
+def _model(timeout: float) -> AbstractContextManager[ModelClient]:
+    """MODEL_URL's server (waiting up to `timeout` per request), else a bundled worker for the translate role."""
+    settings = get_settings()
+    if settings.model_url:
+        return OpenAICompatibleClient(settings.model_url, timeout=timeout)
+    return open_model_client(settings, roles=("translate",))
+
+
 def translate_all(
-    sources: list[str], *, target: str, source: str, model: ModelClient, concurrency: int = 8
+    sources: list[str],
+    *,
+    target: str,
+    source: str,
+    model: ModelClient,
+    concurrency: int = 8,
+    style: PromptStyle | None = None,
 ) -> tuple[list[TranslationResult], float]:
-    """Every line through the pipeline, `concurrency` at a time; the results in order, and the seconds taken."""
+    """Every line through the pipeline, `concurrency` at a time; the results in order, and the seconds taken.
+    `style` is the prompt (asked of the model once when not given)."""
     started = time.perf_counter()
+    style = style or prompt_style(model)
 
     def one(text: str) -> TranslationResult:
         # The files hold plain text; the pipeline speaks Slack's escaped text, so convert on the way in (and out).
-        return translate(escape(text), target=target, model=model, source=source)
+        return translate(escape(text), target=target, model=model, source=source, style=style)
 
     with ThreadPoolExecutor(max(1, concurrency)) as pool:
         results = list(pool.map(one, sources))
@@ -92,6 +121,7 @@ def report(
     source: str,
     offset: int,
     elapsed: float,
+    style: str | None = None,
 ) -> None:
     """Print BLEU and chrF of the pipeline beside the copy-the-source baseline, and the guards' refusals."""
     outputs = [unescape(r.text) if r.ok else "" for r in results]
@@ -101,7 +131,7 @@ def report(
     n = len(sources)
     print(
         f"translate {source}→{target}: {n} lines (offset {offset}), {elapsed:.0f} s "
-        f"({n / elapsed:.2f} lines/s); BLEU tokenizer {_tokenizer(target)}"
+        f"({n / elapsed:.2f} lines/s); BLEU tokenizer {_tokenizer(target)}" + (f"; {style} prompt" if style else "")
     )
     print(f"{'system':<52} {'BLEU':>6} {'chrF':>6}")
     rows = [
