@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 
-def looping_period(tokens: Sequence[int], *, max_period: int = 16, min_repeats: int = 3, min_span: int = 12) -> int:
+def looping_period(tokens: Sequence[object], *, max_period: int = 16, min_repeats: int = 3, min_span: int = 12) -> int:
     """Length of the unit a reply is stuck repeating at its end, or 0 when it is not looping.
 
     A reply loops when its last `period` tokens appeared at least `min_repeats` times back to back, covering at

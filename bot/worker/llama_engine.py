@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 
 from bot.worker.engine import Admission, Chunk, EngineFailed, PromptTooLong, Sampling, Scored
-from bot.worker.guards import TextStream
+from bot.worker.guards import TextStream, looping_period
 
 logger = logging.getLogger(__name__)
 
@@ -266,18 +266,11 @@ class LlamaEngine:
         return results
 
 
-def _loops(text: str, *, min_repeats: int = 4, max_period: int = 40) -> bool:
-    """Whether the text ends in one unit repeated back to back (a small model's loop), covering LOOP_CHARS+."""
-    n = len(text)
-    for period in range(1, max_period + 1):
-        repeats = max(min_repeats, -(-LOOP_CHARS // period))
-        span = period * repeats
-        if span > n:
-            continue
-        unit = text[n - period :]
-        if text[n - span :] == unit * repeats and any(c.isalnum() for c in unit):  # not "-----" or "|---|"
-            return True
-    return False
+def _loops(text: str) -> bool:
+    """Whether the text ends in one unit repeated back to back (a small model's loop): the token guard applied to
+    characters, since this engine streams text. A unit without letters or digits ("-----", "|---|") is markup."""
+    period = looping_period(text, max_period=40, min_repeats=4, min_span=LOOP_CHARS)
+    return bool(period) and any(c.isalnum() for c in text[-period:])
 
 
 def stop_strings(stops: Sequence[str]) -> list[str]:
