@@ -378,21 +378,14 @@ def generated_answer(
     """The model's answer, kept only when it is grounded in the messages it cites; `found=False` when the model
     says the messages do not answer; None when its answer cannot be trusted (the caller extracts instead)."""
     lines = context_for(question, candidates, model)
-    reply = model.complete(
-        qa_messages(question, lines, phrase=phrase),
-        options=ChatOptions(max_tokens=ANSWER_REPLY_TOKENS, temperature=0.0),
-    )
-    reply = " ".join(reply.strip().split())
+    reply = _ask(question, lines, model, phrase=phrase)
     if (not reply or _DECLINE.search(reply)) and not phrase:
         # A small model reading a whole channel misses answers that are there. When the search finds messages
         # that clearly match, they alone (with their thread replies) are asked again: fewer lines to read.
         focused = _focused(question, lines, model)
         if focused and len(focused) < len(lines):
             lines = focused
-            reply = model.complete(
-                qa_messages(question, lines), options=ChatOptions(max_tokens=ANSWER_REPLY_TOKENS, temperature=0.0)
-            )
-            reply = " ".join(reply.strip().split())
+            reply = _ask(question, lines, model)
     if not reply or _DECLINE.search(reply):
         return Answer(found=False, generated=True)
     if phrase:
@@ -413,7 +406,7 @@ def generated_answer(
         text = f"{text.rstrip()} [{cited[0]}]" if cited else text
     order = list(dict.fromkeys(cited))
     sources = [lines[n - 1] for n in order]
-    if not grounded(text, sources, lines, question=question):
+    if not grounded(text, sources, lines):
         # An answer the messages do not back is the model's invention (a plausible owner, a date from another
         # topic): saying we found nothing is the honest reply.
         logger.info("model answer not grounded in the messages it cites; declining")
@@ -421,6 +414,13 @@ def generated_answer(
     renumber = {old: new for new, old in enumerate(order, start=1)}
     text = _CITED_NUMBER.sub(lambda m: f"[{renumber[int(m.group(1))]}]", text)
     return Answer(found=True, text=text, sources=sources[:5], generated=True)
+
+
+def _ask(question: str, lines: Sequence[ChatLine], model: ModelClient, *, phrase: bool = False) -> str:
+    """The model's reply to the question over these numbered lines, greedy, on one line."""
+    options = ChatOptions(max_tokens=ANSWER_REPLY_TOKENS, temperature=0.0)
+    reply = model.complete(qa_messages(question, lines, phrase=phrase), options=options)
+    return " ".join(reply.strip().split())
 
 
 FOCUS_RELEVANCE = 0.45  # how well a message must match the question to be asked about again on its own
@@ -441,7 +441,7 @@ def _closest(text: str, lines: Sequence[ChatLine]) -> list[ChatLine]:
     return [best] if best is not None and words & set(content_words(best.text)) else []
 
 
-def grounded(text: str, sources: Sequence[ChatLine], lines: Sequence[ChatLine], *, question: str = "") -> bool:
+def grounded(text: str, sources: Sequence[ChatLine], lines: Sequence[ChatLine]) -> bool:
     """Whether an answer says only what its sources say: its numbers appear in the messages, and most of its
     content words (names included) are the messages' or the speakers'. Words of other messages in the context
     count too, since an answer may combine two messages and cite one; at least half must come from what it

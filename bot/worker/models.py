@@ -216,13 +216,21 @@ def convert_gguf(source: ModelSource, target: Path) -> None:
 
 
 def load_causal_lm(
-    ref: str, *, setting: str, cache_dir: Path, device: torch.device, dtype: torch.dtype, max_context: int = 0
+    ref: str,
+    *,
+    setting: str,
+    cache_dir: Path,
+    device: torch.device,
+    dtype: torch.dtype,
+    max_context: int = 0,
+    source: ModelSource | None = None,
 ) -> LoadedModel:
-    """Load a generative model for serving, converting a GGUF into the safetensors cache on first use."""
+    """Load a generative model for serving, converting a GGUF into the safetensors cache on first use. `source`:
+    already resolved by the caller (resolving a part-package model hashes its 1 GB file)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     started = time.perf_counter()
-    source = resolve(ref, setting=setting, cache_dir=cache_dir)
+    source = source or resolve(ref, setting=setting, cache_dir=cache_dir)
     directory, origin = source.directory, "local"
     if source.gguf_file:
         directory = gguf_cache_path(source, cache_dir)

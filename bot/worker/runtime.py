@@ -143,6 +143,7 @@ def _load_engine(
         device=device,
         dtype=dtype,
         max_context=settings.worker_max_context,
+        source=source,
     )
     sharing = [r for r in settings.roles if r != "embed" and settings.model_ref(r) == ref]
     return ChatEngine(
