@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from bot.emulator import SlackEmulator, SlackSender
-from bot.model_access import free_port
+from bot.model.access import free_port
 
 TOKEN, SECRET, TEAM, BOT, CHANNEL, USER = "xoxb-bench", "bench-secret-0123456789", "T0B", "U0BOT", "C0B", "U0A"
 

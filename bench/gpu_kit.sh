@@ -23,7 +23,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# What the device lacks or has too old (bench -> bot.model_client, bot.worker.*), at the versions the venv here
+# What the device lacks or has too old (bench -> bot.model.client, bot.worker.*), at the versions the venv here
 # runs. fastapi 0.165 imports opentelemetry; pydantic pins pydantic-core; typing-extensions >= 4.16 is carried
 # because pydantic needs it and the device's version is not known (a newer one shadowing it there is harmless).
 # transformers 5.24 works with the device's huggingface-hub 1.33, tokenizers 0.23.2, safetensors 0.8, accelerate.
@@ -80,7 +80,7 @@ stage)
     use_kit
     python - <<'EOF'
 import importlib.metadata as md, sys, torch
-import bot.model_client, bot.worker.__main__, bot.worker.server  # the bench's and the worker's whole import chain
+import bot.model.client, bot.worker.__main__, bot.worker.server  # the bench's and the worker's whole import chain
 from transformers import ContinuousBatchingConfig
 ContinuousBatchingConfig(page_size=256, per_request_processors=True, return_logprobs=True)  # as engine.start() uses it
 names = "regex fastapi starlette uvicorn pydantic pydantic-core pydantic-settings gguf transformers tokenizers " \

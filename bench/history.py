@@ -18,9 +18,9 @@ import time
 from sqlalchemy import insert, text
 
 from storage.db import make_engine, make_session_factory, migrate, scratch_schema
+from storage.message_search import search_messages
 from storage.messages import recent_messages, thread_messages
-from storage.models import Message, utcnow
-from storage.search import search_messages
+from storage.tables import Message, utcnow
 
 WORDS = ("release deploy friday monday blocker review design budget customer invoice lunch coffee standup "
          "retro sprint roadmap hiring outage database latency migration incident launch").split()  # fmt: skip

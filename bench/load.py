@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository r
 
 from bot import texts
 from bot.emulator import SlackEmulator, SlackSender
-from bot.model_access import free_port
+from bot.model.access import free_port
 from bot.worker.launch import spawn_worker, wait_until_ready
 from storage.db import make_engine, make_session_factory, scratch_schema
 from storage.jobs import pending_job_count

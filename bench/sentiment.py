@@ -30,8 +30,8 @@ def main() -> None:
     parser.add_argument("--texts", type=Path, default=DEFAULT_TEXTS, help="tab-separated id, rating, text")
     args = parser.parse_args()
 
-    from bot.model_access import open_model_client
-    from bot.sentiment_scorer import score_pending
+    from bot.background.scorer import score_pending
+    from bot.model.access import open_model_client
     from bot.settings import get_settings
     from storage import messages
     from storage.db import make_engine, make_session_factory, migrate

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch
 
 from bot.eval.translate import _FLORES_CODES, report, translate_all
-from bot.model_client import ChatMessage, ChatOptions
+from bot.model.client import ChatMessage, ChatOptions
 from bot.worker.engine import ChatEngine
 from bot.worker.models import load_causal_lm
 

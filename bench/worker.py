@@ -33,7 +33,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.model_client import ChatMessage, OpenAICompatibleClient
+from bot.model.client import ChatMessage, OpenAICompatibleClient
 from bot.worker.launch import spawn_worker, wait_until_ready
 
 TARGET_DECODE = 15.0  # tok/s, one stream

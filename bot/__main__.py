@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.command == "migrate":
             _migrate(settings)
         elif local:
-            from bot.local import run_local
+            from bot.slack.local import run_local
 
             run_local(settings)
         else:
@@ -70,10 +70,10 @@ def _serve(settings: Settings, *, with_worker: bool) -> None:
     import contextlib
 
     from bot.app import build_parlance
-    from bot.model_access import open_model_client
-    from bot.model_client import OpenAICompatibleClient
-    from bot.serve import StopBudget, serve_http, serve_socket_mode
+    from bot.model.access import open_model_client
+    from bot.model.client import OpenAICompatibleClient
     from bot.settings import DEFAULT_MODEL_URL
+    from bot.slack.serve import StopBudget, serve_http, serve_socket_mode
 
     settings.require_slack()
     budget = StopBudget(settings.shutdown_seconds)  # one budget: serving stops first, the worker last
@@ -83,8 +83,10 @@ def _serve(settings: Settings, *, with_worker: bool) -> None:
         else:
             model = stack.enter_context(OpenAICompatibleClient(settings.model_url or DEFAULT_MODEL_URL))
         parlance = build_parlance(settings, model=model)
-        if with_worker:  # one machine: the digest clock runs in this process too (elsewhere: python -m bot.clock)
-            from bot.clock import DigestClock
+        if (
+            with_worker
+        ):  # one machine: the digest clock runs in this process too (elsewhere: python -m bot.background.clock)
+            from bot.background.clock import DigestClock
 
             clock = DigestClock(
                 engine=parlance.engine,

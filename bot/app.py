@@ -15,18 +15,18 @@ from slack_sdk.http_retry.handler import RetryHandler
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.directory import Directory
-from bot.dispatch import Dispatcher
-from bot.installs import OAuthInstalls
-from bot.listeners import register_listeners
-from bot.log_hygiene import tidy_third_party_logs
-from bot.metrics import Metrics
-from bot.runners import RunnerContext, Runners
-from bot.sentiment import sentiment_runners
-from bot.sentiment_scorer import BackgroundScorer
+from bot.background.scorer import BackgroundScorer
+from bot.jobs.dispatch import Dispatcher
+from bot.jobs.runners import RunnerContext, Runners
+from bot.jobs.runners.sentiment import sentiment_runners
 from bot.settings import Settings
-from bot.slack_io import RepeatableCallsRetryHandler
-from bot.teams import InstalledTeams, OneTeam, Teams, TeamWebClient
+from bot.slack.delivery import RepeatableCallsRetryHandler
+from bot.slack.directory import Directory
+from bot.slack.installs import OAuthInstalls
+from bot.slack.listeners import register_listeners
+from bot.slack.log_hygiene import tidy_third_party_logs
+from bot.slack.metrics import Metrics
+from bot.slack.teams import InstalledTeams, OneTeam, Teams, TeamWebClient
 from storage.db import make_engine, make_session_factory, migrate
 from storage.jobs import pending_job_count
 

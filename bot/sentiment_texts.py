@@ -1,6 +1,6 @@
 """Every sentence the sentiment feature says to people, in one place (bot/texts.py holds the rest)."""
 
-from handlers.digest_schedule import USAGE
+from handlers.sentiment.schedule import USAGE
 
 HELP = "*Channel mood digests.* " + USAGE
 SCHEDULED = "Done: this channel gets a sentiment digest {when}. The first one comes at the next of those times."

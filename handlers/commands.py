@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from handlers.languages import resolve_language
+from handlers.translate.languages import resolve_language
 
 MAX_COMMAND_TEXT = 4000
 DEFAULT_SUMMARY_MESSAGES = 100

@@ -11,7 +11,7 @@ from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.db import insert_if_absent
-from storage.models import Job, utcnow
+from storage.tables import Job, utcnow
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 

@@ -8,8 +8,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from storage.db import insert_if_absent
-from storage.models import Message
 from storage.retention import is_opted_out
+from storage.tables import Message
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, String, column, delete, select, table, tup
 from sqlalchemy.orm import Session
 
 from storage.db import insert_if_absent
-from storage.models import Base, Job, Message, SlackEvent, UserOptOut, utcnow
+from storage.tables import Base, Job, Message, SlackEvent, UserOptOut, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ EVENT_IDS_KEPT = dt.timedelta(days=1)
 # Finished jobs hold copies of what people typed and are only read while they run (and by their retries).
 FINISHED_JOBS_KEPT = dt.timedelta(days=7)
 FINISHED_STATES = ("done", "failed")
-# The clock's APScheduler job ids start with this, then "<team>:<channel>" (bot.clock.job_id builds them).
+# The clock's APScheduler job ids start with this, then "<team>:<channel>" (bot.background.clock.job_id builds them).
 SCHEDULED_DIGEST_PREFIX = "sentiment-digest:"
 _SCHEDULER_JOBS = table("apscheduler_jobs", column("id", String))
 

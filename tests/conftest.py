@@ -110,7 +110,7 @@ class RunningApp:
 def serve_app(settings: Settings, *, model: object | None = None) -> Iterator[RunningApp]:
     """The real app (with `model`, or none) behind the real HTTP server on a loopback port, stopped after."""
     from bot.app import build_parlance
-    from bot.serve import make_http_server
+    from bot.slack.serve import make_http_server
 
     parlance = build_parlance(settings, model=model)
     server = make_http_server(parlance, port=0)

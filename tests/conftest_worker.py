@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.model_access import free_port
+from bot.model.access import free_port
 from bot.worker.launch import spawn_worker, wait_until_ready
 
 _RUNNING: dict[str, str] = {}

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import httpx
 import psutil
 
-from bot.model_access import free_port
+from bot.model.access import free_port
 from bot.worker.launch import die_with_parent
 
 STOP_WAIT_SECONDS = 40  # beyond SHUTDOWN_SECONDS' default (25): a process still there after it is killed

@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from bot.model_client import ChatMessage, ChatOptions, ModelError
+from bot.model.client import ChatMessage, ChatOptions, ModelError
 
 
 @dataclass

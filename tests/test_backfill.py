@@ -3,7 +3,7 @@
 from slack_sdk import WebClient
 
 from bot.app import slack_retry_handlers
-from bot.backfill import backfill_channel
+from bot.slack.backfill import backfill_channel
 from storage import messages
 from tests.conftest import ALICE, BOB, BOT_TOKEN, CHANNEL, TEAM
 

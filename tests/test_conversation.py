@@ -9,10 +9,10 @@ import pytest
 from slack_sdk import WebClient
 
 from bot import texts
-from bot.model_client import ChatMessage, OpenAICompatibleClient
-from bot.streaming import SlackStream
-from handlers.chat import ChatLine
-from handlers.conversation import build_messages, fit_context
+from bot.model.client import ChatMessage, OpenAICompatibleClient
+from bot.slack.streaming import SlackStream
+from handlers.conversation.reply import build_messages, fit_context
+from handlers.text.lines import ChatLine
 from tests.conftest import ALICE, BOB, BOT_TOKEN, BOT_USER, CHANNEL, finished_reply, sender_for, serve_app
 from tests.scripted_model import ScriptedModel
 
@@ -111,7 +111,7 @@ def test_a_looping_answer_is_replaced_by_an_honest_one(scripted_slack, scripted,
 
 
 def test_model_down_leaves_a_busy_note_then_answers_when_it_is_back(scripted_slack, scripted, emulator) -> None:
-    from bot.model_client import ModelUnavailable
+    from bot.model.client import ModelUnavailable
 
     scripted.enqueue(ModelUnavailable("connection refused"), "Back now: hello!")
     ts = "1764350600.000001"

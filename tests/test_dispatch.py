@@ -9,7 +9,7 @@ import time
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.dispatch import Dispatcher, GiveUp, RetryLater, RetryPolicy
+from bot.jobs.dispatch import Dispatcher, GiveUp, RetryLater, RetryPolicy
 from storage import jobs
 from storage.jobs import ClaimedJob
 from tests.conftest import wait_until

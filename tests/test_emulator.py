@@ -27,9 +27,9 @@ from slack_sdk.http_retry.builtin_handlers import (
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from slack_sdk.signature import SignatureVerifier
 
-from bot import slack_io
 from bot.app import slack_retry_handlers
 from bot.emulator import SlackEmulator, SlackSender, signature
+from bot.slack import delivery as slack_io
 
 SECRET = "test-signing-secret"
 

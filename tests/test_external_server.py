@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.model_access import free_port
-from bot.model_client import ChatMessage, ChatOptions, OpenAICompatibleClient
+from bot.model.access import free_port
+from bot.model.client import ChatMessage, ChatOptions, OpenAICompatibleClient
 from tests.conftest import ALICE, BOT_USER, CHANNEL, sender_for, serve_app
 
 pytestmark = pytest.mark.model

@@ -25,12 +25,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import texts
 from bot.emulator import SlackEmulator, SlackSender
-from bot.model_access import free_port
-from bot.streaming import PLACEHOLDER
+from bot.model.access import free_port
+from bot.slack.streaming import PLACEHOLDER
 from bot.worker.launch import spawn_worker, wait_until_ready
 from storage import jobs
 from storage.db import SQLITE_BUSY_TIMEOUT_MS, make_engine, make_session_factory
-from storage.models import Job, utcnow
+from storage.tables import Job, utcnow
 from tests.conftest import ALICE, BOT_TOKEN, BOT_USER, CHANNEL, SIGNING_SECRET, TEAM, wait_until
 from tests.model_server import ModelServer
 from tests.processes import start_bot, stop_bot, wait_healthy

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from bot import texts
-from bot.model_client import OpenAICompatibleClient
+from bot.model.client import OpenAICompatibleClient
 from tests.conftest import ALICE, BOB, BOT_USER, CHANNEL, finished_reply, sender_for, serve_app
 
 pytestmark = pytest.mark.model

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import yaml
 
-from bot.installs import BOT_SCOPES, REDIRECT_PATH
-from bot.listeners import COMMANDS, EVENTS, SHORTCUTS
+from bot.slack.installs import BOT_SCOPES, REDIRECT_PATH
+from bot.slack.listeners import COMMANDS, EVENTS, SHORTCUTS
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text())

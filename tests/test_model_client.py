@@ -8,7 +8,7 @@ import math
 import httpx
 import pytest
 
-from bot.model_client import (
+from bot.model.client import (
     ChatMessage,
     ChatOptions,
     ModelBusy,

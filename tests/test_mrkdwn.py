@@ -2,8 +2,8 @@
 
 import pytest
 
-from bot.mrkdwn import to_mrkdwn
-from bot.slack_io import neutralize_mentions, split_for_slack
+from bot.slack.delivery import neutralize_mentions, split_for_slack
+from bot.slack.mrkdwn import to_mrkdwn
 
 
 @pytest.mark.parametrize(

@@ -21,8 +21,8 @@ from sqlalchemy import MetaData, update
 
 from bot import texts
 from bot.emulator import ApiCall, EmulatedTeam, SlackEmulator, SlackSender
-from bot.installs import BOT_SCOPES
 from bot.settings import Settings, SettingsError, load_settings
+from bot.slack.installs import BOT_SCOPES
 from storage import jobs, messages
 from tests.conftest import ALICE, BOT_USER, CHANNEL, SIGNING_SECRET, TEAM, RunningApp, serve_app, wait_until
 from tests.scripted_model import ScriptedModel

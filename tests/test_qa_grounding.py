@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.model_client import ModelUnavailable
-from handlers import qa
-from handlers.chat import ChatLine
+from bot.model.client import ModelUnavailable
+from handlers.qa import answers as qa
+from handlers.text.lines import ChatLine
 from tests.scripted_model import ScriptedModel
 
 
@@ -16,6 +16,7 @@ class WordsOnly(ScriptedModel):
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         raise ModelUnavailable("no embed role")
+
 
 LINES = [
     ChatLine(ts="1.000100", speaker="alice", text="proposal: code freeze on Tuesday", url="https://x/p1"),

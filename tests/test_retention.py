@@ -15,13 +15,15 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import texts
-from bot.clock import BOOKKEEPING_JOB, RETENTION_JOB, DigestClock
+from bot.background.clock import BOOKKEEPING_JOB, RETENTION_JOB, DigestClock
 from bot.settings import Settings
 from handlers.commands import ParlanceRequest, UsageError, parse_parlance
-from storage import digests, events, jobs, messages, retention
-from storage import sentiment as scores
-from storage.models import Base, Job, SlackEvent
-from storage.search import search_messages
+from storage import channel_settings as digests
+from storage import jobs, messages, retention
+from storage import seen_events as events
+from storage import sentiment_scores as scores
+from storage.message_search import search_messages
+from storage.tables import Base, Job, SlackEvent
 from tests.conftest import ALICE, BOB, CHANNEL, TEAM, RunningApp, sender_for, serve_app, wait_until
 
 OTHER_TEAM = "T0OTHER"

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.model_client import OpenAICompatibleClient
+from bot.model.client import OpenAICompatibleClient
 from bot.settings import Settings
-from handlers.sentiment import score_texts
-from storage import sentiment as scores
+from handlers.sentiment.scoring import score_texts
+from storage import sentiment_scores as scores
 from tests.conftest import ALICE, BOB, CHANNEL, SIGNING_SECRET, TEAM, RunningApp, serve_app
 from tests.conftest_worker import worker_url  # noqa: F401
 

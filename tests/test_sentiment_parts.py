@@ -12,11 +12,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.eval.sentiment import gold_class, macro_f1, pearson
 from handlers.commands import UsageError
-from handlers.digest import ScoredLine, build_digest
-from handlers.digest_schedule import Spec, latest_period, parse_sentiment, parse_spec, to_spec
-from handlers.sentiment import Head, label_rating, normalize, score_texts
-from storage import digests, messages
-from storage import sentiment as scores
+from handlers.sentiment.digest import ScoredLine, build_digest
+from handlers.sentiment.schedule import Spec, latest_period, parse_sentiment, parse_spec, to_spec
+from handlers.sentiment.scoring import Head, label_rating, normalize, score_texts
+from storage import channel_settings as digests
+from storage import messages
+from storage import sentiment_scores as scores
 from storage.db import downgrade, make_engine, migrate
 from tests.scripted_model import ScriptedModel
 
@@ -132,8 +133,8 @@ def test_too_few_messages_make_a_not_enough_digest() -> None:
 
 
 def test_the_chart_is_a_png() -> None:
-    from bot.chart import render_chart
-    from handlers.digest import DayMood
+    from bot.background.chart import render_chart
+    from handlers.sentiment.digest import DayMood
 
     png = render_chart([DayMood(dt.date(2026, 11, 20), 3, 0.5), DayMood(dt.date(2026, 11, 21), 0, None)], title="t")
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5000

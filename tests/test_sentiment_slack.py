@@ -2,7 +2,7 @@
 
 Scores are written straight into storage here (the real worker's scoring is tests/test_sentiment_model.py), so
 these tests stay fast. Clock tests run APScheduler on the app's own database, and the two-clock test runs two
-`python -m bot.clock` processes.
+`python -m bot.background.clock` processes.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import sentiment_texts as texts
-from bot.clock import DigestClock
-from storage import digests, jobs
-from storage import sentiment as scores
+from bot.background.clock import DigestClock
+from storage import channel_settings as digests
+from storage import jobs
+from storage import sentiment_scores as scores
 from tests.conftest import ALICE, BOT_USER, CHANNEL, TEAM, RunningApp, sender_for, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -275,7 +276,9 @@ def test_two_clock_processes_on_one_database_send_each_digest_once(
     setup.stop()
     env = {**os.environ, "DATABASE_URL": database_url, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"}
     clocks = [
-        subprocess.Popen([sys.executable, "-m", "bot.clock", "--sync-seconds", "3600"], env=env, cwd=tmp_path)
+        subprocess.Popen(
+            [sys.executable, "-m", "bot.background.clock", "--sync-seconds", "3600"], env=env, cwd=tmp_path
+        )
         for _ in range(2)
     ]
     try:

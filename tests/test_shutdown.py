@@ -17,11 +17,11 @@ import httpx
 import psutil
 import pytest
 
-from bot.dispatch import Dispatcher
 from bot.emulator import SlackSender
+from bot.jobs.dispatch import Dispatcher
 from storage import jobs
 from storage.db import make_engine, make_session_factory
-from storage.models import Job
+from storage.tables import Job
 from tests.conftest import ALICE, BOT_TOKEN, BOT_USER, CHANNEL, SIGNING_SECRET, TEAM, wait_until
 from tests.model_server import ANSWER, ModelServer
 from tests.processes import start_bot, stop_bot, wait_healthy
@@ -91,7 +91,7 @@ def _job(database_url: str) -> Job:
 def test_a_job_in_flight_is_handed_back_on_sigterm_and_answered_once_by_another_process(
     emulator, database_url, model_server, tmp_path
 ) -> None:
-    from bot.model_access import free_port
+    from bot.model.access import free_port
 
     model_server.stalling.set()
     first_port = free_port()
@@ -140,7 +140,7 @@ def test_a_job_in_flight_is_handed_back_on_sigterm_and_answered_once_by_another_
 
 
 def test_a_web_process_with_nothing_in_flight_exits_promptly(emulator, database_url, model_server, tmp_path) -> None:
-    from bot.model_access import free_port
+    from bot.model.access import free_port
 
     process = _web(_env(emulator, database_url, model_server.url, free_port()), tmp_path)
     code, took = _terminate(process)
@@ -218,7 +218,7 @@ def _worker_of(bot: subprocess.Popen[bytes], timeout: float) -> psutil.Process:
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
 def test_python_m_bot_leaves_no_worker_behind(emulator, database_url, tmp_path, how) -> None:
     """SIGTERM stops the worker in order; SIGKILL leaves that to the kernel's parent-death signal."""
-    from bot.model_access import free_port
+    from bot.model.access import free_port
 
     env = _env(emulator, database_url, "", free_port())
     del env["MODEL_URL"]  # python -m bot then starts the bundled worker as its child

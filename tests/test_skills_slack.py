@@ -8,7 +8,7 @@ import time
 import pytest
 
 from bot import texts
-from bot.model_client import OpenAICompatibleClient
+from bot.model.client import OpenAICompatibleClient
 from tests.conftest import ALICE, BOB, BOT_USER, CHANNEL, sender_for, serve_app
 
 pytestmark = pytest.mark.model

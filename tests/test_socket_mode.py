@@ -9,8 +9,8 @@ import pytest
 
 from bot import texts
 from bot.app import build_parlance
-from bot.serve import start_socket_mode
 from bot.settings import load_settings
+from bot.slack.serve import start_socket_mode
 from tests.conftest import ALICE, APP_TOKEN, BOT_TOKEN, BOT_USER, CHANNEL, wait_until
 
 

@@ -6,7 +6,8 @@ import threading
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage import events, jobs, messages
+from storage import jobs, messages
+from storage import seen_events as events
 from storage.db import downgrade, make_engine, migrate
 
 
@@ -165,7 +166,7 @@ def test_a_job_retried_later_is_not_claimed_before_its_time(sessions: sessionmak
 
 
 def test_full_text_search_finds_words_in_one_channel_and_follows_edits(sessions: sessionmaker[Session]) -> None:
-    from storage.search import search_messages
+    from storage.message_search import search_messages
 
     with sessions.begin() as session:
         _save(session, "1700000001.000001", "We decided the release date is March 3rd")

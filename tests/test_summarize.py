@@ -9,11 +9,11 @@ from collections.abc import Sequence
 import pytest
 
 from bot.eval.summarize import parse_dialogue, references
-from bot.model_client import ModelUnavailable, OpenAICompatibleClient, PromptTooLong
-from handlers.chat import ChatLine
-from handlers.extractive import split_sentences, trim
-from handlers.grounding import check
-from handlers.summarize import Summary, summarize
+from bot.model.client import ModelUnavailable, OpenAICompatibleClient, PromptTooLong
+from handlers.qa.grounding import check
+from handlers.summarize.extractive import split_sentences, trim
+from handlers.summarize.summary import Summary, summarize
+from handlers.text.lines import ChatLine
 from tests.scripted_model import ScriptedModel
 
 

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from bot import texts
-from bot.runners.context import RunnerContext
-from bot.runners.summarize import SummarizeRunner, render_summary, span_after_the
-from handlers.chat import ChatLine, readable_text
-from handlers.summarize import Summary, SummaryPoint, is_to_or_from_bot, summarize
+from bot.jobs.runners.context import RunnerContext
+from bot.jobs.runners.summarize import SummarizeRunner, render_summary, span_after_the
+from handlers.summarize.summary import Summary, SummaryPoint, is_to_or_from_bot, summarize
+from handlers.text.lines import ChatLine, readable_text
 from storage.jobs import ClaimedJob
 from storage.messages import StoredMessage
 from tests.scripted_model import ScriptedModel

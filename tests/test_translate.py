@@ -19,9 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.model_client import ChatMessage, ChatOptions, ModelUnavailable, OpenAICompatibleClient, PromptTooLong
-from handlers.markup import protect, restore
-from handlers.translate import (
+from bot.model.client import ChatMessage, ChatOptions, ModelUnavailable, OpenAICompatibleClient, PromptTooLong
+from handlers.text.markup import protect, restore
+from handlers.translate.checks import guess_language, rejection
+from handlers.translate.translation import (
     NOTHING_TO_TRANSLATE,
     UNRELIABLE,
     build_messages,
@@ -30,7 +31,6 @@ from handlers.translate import (
     split_sentences,
     translate,
 )
-from handlers.translate_guards import guess_language, rejection
 from tests.scripted_model import ScriptedModel
 
 FLORES = Path(__file__).resolve().parents[2] / "shared" / "eval" / "translation"

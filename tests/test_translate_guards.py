@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.translate_guards import (
+from handlers.translate.checks import (
     has_negation,
     is_negative,
     meaning_lost,

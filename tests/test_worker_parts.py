@@ -63,8 +63,15 @@ def test_settings_reject_unknown_roles_and_dtypes(monkeypatch: pytest.MonkeyPatc
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("WORKER_PORT", "WORKER_HOST", "WORKER_ROLES", "MODEL_CHAT", "MODEL_TRANSLATE", "WORKER_DTYPE",
-                 "WORKER_ENGINE"):
+    for name in (
+        "WORKER_PORT",
+        "WORKER_HOST",
+        "WORKER_ROLES",
+        "MODEL_CHAT",
+        "MODEL_TRANSLATE",
+        "WORKER_DTYPE",
+        "WORKER_ENGINE",
+    ):
         monkeypatch.delenv(name, raising=False)
     settings = WorkerSettings(_env_file=None)
     assert (settings.worker_host, settings.worker_port) == ("127.0.0.1", 8081)

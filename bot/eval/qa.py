@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 from bot.eval.metrics import exact_match, f1
-from bot.model_access import open_model_client
+from bot.model.access import open_model_client
 from bot.settings import get_settings
-from handlers.chat import ChatLine
-from handlers.qa import answer_question, best_sentence, split_sentences
+from handlers.qa.answers import answer_question, best_sentence, split_sentences
+from handlers.text.lines import ChatLine
 
 
 def run(argv: list[str]) -> int:

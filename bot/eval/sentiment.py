@@ -4,7 +4,7 @@ word-list baseline from the same run.
 FILE is tab-separated: id, mean human rating on −4…+4, text (the VADER tweets set). Gold classes follow one
 rule, stated in the output: rating > 0.5 positive, < −0.5 negative, else neutral.
 
-The embedding head in handlers/sentiment_head.json was fitted on the rows with an even id, so the figures that
+The embedding head in handlers/sentiment/sentiment_head.json was fitted on the rows with an even id, so the figures that
 count are the ones on the odd ids ("held-out"); the whole-file figures are printed too, marked as half seen.
 `--train-head` refits the head on the even ids and writes it (ridge regression, then thresholds picked by 5-fold
 cross-validation on the same half), which is how the shipped file was made.
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from handlers.sentiment import HEAD_PATH, Head, Sentiment, default_head, normalize, score_texts
+from handlers.sentiment.scoring import HEAD_PATH, Head, Sentiment, default_head, normalize, score_texts
 
 RIDGE_LAMBDA = 3.0
 BATCH = 64
@@ -103,7 +103,7 @@ def run(argv: list[str]) -> int:
     if not rows:
         print(f"no rows in {args.file}: expected tab-separated id, rating, text")
         return 2
-    from bot.model_access import open_model_client
+    from bot.model.access import open_model_client
     from bot.settings import get_settings
 
     with open_model_client(get_settings(), roles=("chat", "embed")) as model:

@@ -24,8 +24,8 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-from handlers.chat import ChatLine
-from handlers.summarize import Summary, summarize
+from handlers.summarize.summary import Summary, summarize
+from handlers.text.lines import ChatLine
 
 _TURN = re.compile(r"^\s*(#?[\w .'-]{1,40}#?)\s*:\s?(.*)$")
 METRICS = ("rouge1", "rouge2", "rougeL")
@@ -115,7 +115,7 @@ def run(argv: list[str]) -> int:
 def _model(no_model: bool) -> Any:
     if no_model:
         return nullcontext(None)
-    from bot.model_access import open_model_client
+    from bot.model.access import open_model_client
     from bot.settings import get_settings
 
     return open_model_client(get_settings(), roles=("chat", "embed"))

@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bot import texts
-from bot.model_client import ModelClient, ModelError
-from bot.runners.summarize import render_summary
-from handlers import qa
-from handlers.chat import ChatLine, readable_text
-from handlers.summarize import Summary, summarize
+from bot.jobs.runners.summarize import render_summary
+from bot.model.client import ModelClient, ModelError
+from handlers.qa import answers as qa
+from handlers.summarize.summary import Summary, summarize
+from handlers.text.lines import ChatLine, readable_text
 
 T = TypeVar("T")
 KINDS = ("who", "when", "what", "number", "decision", "unanswerable")
@@ -135,7 +135,7 @@ def slack_ts(minutes: float) -> str:
 
 
 def permalink(ts: str, thread_ts: str | None) -> str:
-    """Shaped like bot.directory's permalinks."""
+    """Shaped like bot.slack.directory's permalinks."""
     link = f"{WORKSPACE}archives/{CHANNEL_ID}/p{ts.replace('.', '')}"
     return link + (f"?thread_ts={thread_ts}&cid={CHANNEL_ID}" if thread_ts else "")
 
@@ -345,7 +345,7 @@ def run(argv: list[str]) -> int:
 def _model(no_model: bool) -> Any:
     if no_model:
         return nullcontext(None)
-    from bot.model_access import open_model_client
+    from bot.model.access import open_model_client
     from bot.settings import get_settings
 
     return open_model_client(get_settings(), roles=("chat", "embed"))

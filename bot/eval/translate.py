@@ -21,12 +21,12 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from bot.model_access import open_model_client
-from bot.model_client import ModelClient, OpenAICompatibleClient
+from bot.model.access import open_model_client
+from bot.model.client import ModelClient, OpenAICompatibleClient
 from bot.settings import get_settings
-from handlers.languages import LANGUAGES
-from handlers.markup import escape, unescape
-from handlers.translate import PromptStyle, TranslationResult, prompt_style, translate
+from handlers.text.markup import escape, unescape
+from handlers.translate.languages import LANGUAGES
+from handlers.translate.translation import PromptStyle, TranslationResult, prompt_style, translate
 
 _FLORES_CODES = {"eng": "en", "fra": "fr", "deu": "de", "spa": "es", "jpn": "ja", "zho": "zh", "ita": "it"}
 

@@ -1,0 +1,129 @@
+"""`/summarize` and the `Summarize thread` shortcut: backfill what we missed, summarize, link every point."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from bot import texts
+from bot.jobs.runners.context import RunnerContext, shorten
+from bot.model.client import ModelBusy, ModelUnavailable
+from bot.slack.backfill import backfill_channel, backfill_thread
+from bot.slack.mrkdwn import escape
+from bot.texts import span_phrase
+from handlers.summarize.summary import Summary, SummaryPoint, summarize
+from storage import messages as message_queries
+from storage.jobs import ClaimedJob
+from storage.messages import StoredMessage
+
+MAX_MESSAGES = 5000
+POINT_CHARS = 300
+
+
+class SummarizeRunner:
+    def __init__(self, ctx: RunnerContext) -> None:
+        self.ctx = ctx
+
+    def __call__(self, job: ClaimedJob) -> None:
+        payload = job.payload
+        read = self._messages(job)
+        # The bot's replies and what people asked of it ("@parlance who owns X?") are not what the team said.
+        rows = [row for row in read if self.ctx.is_about_the_team(row)]
+        label = payload.get("span") or "recent conversation"
+        if not rows:
+            self.ctx.reply_to_caller(job, texts.NOTHING_TO_SUMMARIZE.format(span=span_after_the(label)))
+            return
+        lines = [self.ctx.line(job.team_id, job.channel_id, row) for row in rows]
+        bot = self.ctx.bot_user_id
+        bot_names = (texts.BOT_SPEAKER, *([self.ctx.name(job.team_id, bot)] if bot else []))  # how it is mentioned
+        try:
+            writes = self.ctx.summary_model_writes
+            summary = summarize(lines, self.ctx.model, abstract=writes, rephrase=writes, bot_names=bot_names)
+        except (ModelUnavailable, ModelBusy) as exc:  # the skill falls back by itself; this is a last resort
+            raise self.ctx.wait_for_model(job, exc, tell=lambda text: self.ctx.reply_to_caller(job, text)) from exc
+        self.ctx.reply_to_caller(job, render_summary(summary, span=label, count=len(read)))
+
+    def _messages(self, job: ClaimedJob) -> list[StoredMessage]:
+        """The messages asked for, after reading from Slack whatever of them we have not stored."""
+        payload, team, channel = job.payload, job.team_id, job.channel_id
+        common = {"client": self.ctx.client, "sessions": self.ctx.sessions, "team_id": team, "channel_id": channel}
+        kept = self.ctx.oldest_kept_ts()  # never summarize (or read back from Slack) what retention purged
+        if payload.get("thread_ts"):
+            backfill_thread(**common, thread_ts=payload["thread_ts"], oldest=kept)
+            with self.ctx.sessions() as session:
+                rows = message_queries.thread_messages(
+                    session=session, team_id=team, channel_id=channel, thread_ts=payload["thread_ts"]
+                )
+            return [row for row in rows if kept is None or row.ts >= kept]
+        since = dt.datetime.fromisoformat(payload["since"]) if payload.get("since") else None
+        oldest = f"{since.timestamp():.6f}" if since else None
+        if kept is not None and (oldest is None or oldest < kept):
+            oldest = kept
+        limit = payload.get("limit") or MAX_MESSAGES
+        backfill_channel(**common, oldest=oldest, limit=min(limit, MAX_MESSAGES), with_threads=False)
+        with self.ctx.sessions() as session:
+            return message_queries.recent_messages(
+                session=session, team_id=team, channel_id=channel, limit=min(limit, MAX_MESSAGES), since_ts=oldest
+            )
+
+
+def render_summary(summary: Summary, *, span: str, count: int) -> str:
+    """Slack mrkdwn: a header, the overview, then decisions, action items and open questions, each linked to its
+    source messages. Everything quoted is escaped; the only links are the ones we build.
+
+    `span` is the request's label ("today (UTC)", "last 24h", "last 10 messages", "thread") and `count` how many
+    messages the span held; the header counts the messages summarized, unless the span itself says how many.
+    Citations are numbered once per summary, in reading order: [1], [2], [3]… each stand for one message, and a
+    message cited again keeps its number.
+    """
+    numbers: dict[str, int] = {}
+    out = [_header(span, count=count, summarized=summary.message_count)]
+    if summary.overview:
+        out.append(" ".join(_point(point, numbers, bullet=False) for point in summary.overview))
+    for title, points in (
+        (texts.SUMMARY_DECISIONS, summary.decisions),
+        (texts.SUMMARY_ACTIONS, summary.actions),
+        (texts.SUMMARY_QUESTIONS, summary.questions),
+    ):
+        if points:
+            out.append(title)
+            out.extend(_point(point, numbers) for point in points)
+    if summary.degraded:
+        out.append(texts.SUMMARY_DEGRADED.format(reason=escape(summary.degraded)))
+    return "\n".join(out)
+
+
+_LAST_MESSAGES = re.compile(r"last ([\d,]+) messages?", re.IGNORECASE)
+
+
+def span_after_the(label: str) -> str:
+    """The span as it reads after "the": "last 24h", "thread", "day so far (UTC)" (for texts that say "the")."""
+    phrase = span_phrase(label)
+    if phrase.lower().startswith("today"):
+        return "day so far" + phrase[len("today") :]
+    return phrase.removeprefix("the ")
+
+
+def _header(span: str, *, count: int, summarized: int) -> str:
+    """ "*Summary of today (UTC)* · 7 messages"; "*Summary of the last 10 messages*" (the span gives the count, and
+    says fewer when the channel held fewer)."""
+    last = _LAST_MESSAGES.fullmatch(" ".join(span.split()))
+    if last:
+        asked = int(last.group(1).replace(",", ""))
+        held = min(asked, count) if count else asked
+        phrase = "the last message" if held == 1 else f"the last {held:,} messages"
+        return texts.SUMMARY_HEADER_COUNTED_BY_SPAN.format(span=escape(phrase))
+    return texts.SUMMARY_HEADER.format(span=escape(span_phrase(span)), count=_messages(summarized))
+
+
+def _messages(n: int) -> str:
+    return f"{n:,} message" if n == 1 else f"{n:,} messages"
+
+
+def _point(point: SummaryPoint, numbers: dict[str, int], *, bullet: bool = True) -> str:
+    text = escape(shorten(point.render(), POINT_CHARS))
+    if point.owner:
+        text += f" (owner: {escape(point.owner)})"
+    cited = [source.url for source in point.cited()[:4] if source.url]
+    links = "".join(f"<{url}|[{numbers.setdefault(url, len(numbers) + 1)}]>" for url in dict.fromkeys(cited))
+    return f"{'• ' if bullet else ''}{text} {links}".rstrip()

@@ -1,0 +1,329 @@
+"""Where Slack events enter. `register_listeners` shows the whole Slack surface on one screen.
+
+Every listener does only fast work before it returns (Bolt runs with process_before_response, so returning is
+the ack): it drops Slack's retries, stores the message, records a job in the same transaction, and wakes the
+dispatcher. Anything slow (the model, history reads, posting) happens in bot/dispatch after the ack.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import texts
+from bot.jobs.runners.sentiment import COMMAND as SENTIMENT_COMMAND
+from bot.jobs.runners.sentiment import register_sentiment_listeners
+from bot.slack.history import STORED_SUBTYPES, is_from_bot, store_slack_message
+from bot.slack.installs import INSTALL_EVENTS, OAuthInstalls, register_install_listeners
+from bot.slack.privacy import COMMAND as PARLANCE_COMMAND
+from bot.slack.privacy import PrivacyListeners
+from handlers.commands import MAX_COMMAND_TEXT, UsageError, parse_summarize, parse_translate
+from handlers.translate.languages import language_for_reaction, resolve_language
+from storage import jobs as job_queries
+from storage import messages as message_queries
+from storage import seen_events as event_queries
+
+logger = logging.getLogger(__name__)
+
+# What Slack must send us; manifest.yml declares the same (tests/test_manifest.py keeps them in step).
+EVENTS = ("app_mention", "message", "reaction_added", "app_home_opened", *INSTALL_EVENTS)
+COMMANDS = ("/summarize", "/translate", SENTIMENT_COMMAND, PARLANCE_COMMAND)
+SHORTCUTS = ("summarize_thread", "translate_message")
+ACTIONS = ("translate_pick",)
+
+
+def register_listeners(
+    app: App,
+    *,
+    sessions: sessionmaker[Session],
+    wake_dispatcher: Callable[[], None],
+    retention_days: int | None = None,
+    installs: OAuthInstalls | None = None,
+) -> None:
+    listeners = Listeners(sessions=sessions, wake_dispatcher=wake_dispatcher)
+    privacy = PrivacyListeners(sessions=sessions, retention_days=retention_days)
+    events = {
+        "app_mention": listeners.on_app_mention,
+        "message": listeners.on_message,
+        "reaction_added": listeners.on_reaction_added,
+    }
+    commands = {
+        "/summarize": listeners.on_summarize,
+        "/translate": listeners.on_translate,
+        PARLANCE_COMMAND: privacy.on_parlance,  # answered in the ack: fast, idempotent DB work
+    }
+    shortcuts = {"summarize_thread": listeners.on_summarize_thread, "translate_message": listeners.on_translate_message}
+    actions = {"translate_pick": listeners.on_translate_pick}
+    # The sentiment listeners register /sentiment and app_home_opened, the install listeners their events.
+    assert (set(events), set(commands), set(shortcuts), set(actions)) == (
+        set(EVENTS) - {"app_home_opened", *INSTALL_EVENTS}, set(COMMANDS) - {SENTIMENT_COMMAND}, set(SHORTCUTS),
+        set(ACTIONS),
+    )  # fmt: skip
+    for name, listener in events.items():
+        app.event(name)(listener)
+    for name, listener in commands.items():
+        app.command(name)(listener)
+    for name, listener in shortcuts.items():
+        app.message_shortcut(name)(listener)
+    for name, listener in actions.items():
+        app.action(name)(listener)
+    register_sentiment_listeners(app, sessions=sessions, wake_dispatcher=wake_dispatcher)
+    register_install_listeners(app, sessions=sessions, installs=installs)  # tokens_revoked, app_uninstalled
+    app.error(listeners.on_error)
+
+
+def _team_id(body: dict[str, Any], context: BoltContext) -> str:
+    return body.get("team_id") or context.team_id or (body.get("team") or {}).get("id") or "unknown"
+
+
+def strip_bot_mention(text: str, bot_user_id: str | None) -> str:
+    if bot_user_id:
+        text = re.sub(rf"<@{re.escape(bot_user_id)}(?:\|[^>]*)?>", " ", text)
+    return " ".join(text.split())
+
+
+def _enqueue_reply(
+    session: Session, team_id: str, channel: str, *, ts: str, thread_ts: str | None, user: str, request: str
+) -> None:
+    """One reply job per message, whichever events (mention, DM, retries) announce it."""
+    job_queries.enqueue_job(
+        session=session,
+        team_id=team_id,
+        channel_id=channel,
+        kind="help" if request.lower() in {"", "help", "?"} else "mention",
+        payload={"ts": ts, "thread_ts": thread_ts, "user": user, "text": request},
+        dedupe_key=f"reply:{team_id}:{channel}:{ts}",
+    )
+
+
+class Listeners:
+    def __init__(self, *, sessions: sessionmaker[Session], wake_dispatcher: Callable[[], None]) -> None:
+        self._sessions = sessions
+        self._wake = wake_dispatcher
+
+    # -- events ----------------------------------------------------------------------------------------------
+    def on_app_mention(self, body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
+        team_id = _team_id(body, context)
+        if event.get("bot_id") or not event.get("user"):
+            return  # other bots mentioning us would start reply loops
+        channel, ts = event["channel"], event["ts"]
+        thread_ts = event.get("thread_ts") or ts
+        request = strip_bot_mention(event.get("text", ""), context.bot_user_id)
+        with self._sessions.begin() as session:
+            if not event_queries.claim_event(session=session, team_id=team_id, event_id=body.get("event_id", ts)):
+                logger.info("dropped a retried app_mention %s", body.get("event_id"))
+                return
+            store_slack_message(session=session, team_id=team_id, channel_id=channel, message=event)
+            _enqueue_reply(session, team_id, channel, ts=ts, thread_ts=thread_ts, user=event["user"], request=request)
+        self._wake()
+
+    def on_message(self, body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
+        """History capture: new messages, thread replies, edits and deletions. Direct messages get answers."""
+        team_id = _team_id(body, context)
+        channel = event.get("channel")
+        subtype = event.get("subtype")
+        if not channel:
+            return
+        with self._sessions.begin() as session:
+            if not event_queries.claim_event(
+                session=session, team_id=team_id, event_id=body.get("event_id", f"{channel}:{event.get('ts')}")
+            ):
+                return
+            if subtype == "message_changed":
+                self._store_edit(session, team_id, channel, event)
+            elif subtype == "message_deleted":
+                message_queries.delete_message(
+                    session=session, team_id=team_id, channel_id=channel, ts=event.get("deleted_ts", "")
+                )
+            elif subtype in STORED_SUBTYPES and event.get("ts"):
+                self._store_new(session, team_id, channel, event, context)
+        self._wake()
+
+    def _store_new(
+        self, session: Session, team_id: str, channel: str, event: dict[str, Any], context: BoltContext
+    ) -> None:
+        store_slack_message(session=session, team_id=team_id, channel_id=channel, message=event)
+        if is_from_bot(event) or not event.get("user"):
+            return
+        follow_up = self._follows_up_on_us(session, team_id, channel, event, context)
+        if follow_up or event.get("channel_type") == "im":
+            request = strip_bot_mention(event.get("text", ""), context.bot_user_id)
+            _enqueue_reply(
+                session,
+                team_id,
+                channel,
+                ts=event["ts"],
+                thread_ts=event.get("thread_ts"),
+                user=event["user"],
+                request=request,
+            )
+
+    @staticmethod
+    def _follows_up_on_us(
+        session: Session, team_id: str, channel: str, event: dict[str, Any], context: BoltContext
+    ) -> bool:
+        """A reply in a thread the bot took part in is meant for the bot, mention or not (people talk that way).
+        Replies that do mention the bot are left to the app_mention event."""
+        thread_ts, bot = event.get("thread_ts"), context.bot_user_id
+        if not thread_ts or thread_ts == event.get("ts") or not bot or f"<@{bot}" in event.get("text", ""):
+            return False
+        return message_queries.has_posted_in_thread(
+            session=session, team_id=team_id, channel_id=channel, thread_ts=thread_ts, user_id=bot
+        )
+
+    @staticmethod
+    def _store_edit(session: Session, team_id: str, channel: str, event: dict[str, Any]) -> None:
+        message = event.get("message") or {}
+        ts, text = message.get("ts"), message.get("text", "")
+        if not ts:
+            return
+        if not message_queries.edit_message(session=session, team_id=team_id, channel_id=channel, ts=ts, text=text):
+            store_slack_message(session=session, team_id=team_id, channel_id=channel, message=message)
+
+    def on_reaction_added(self, body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
+        """A flag reaction on a message asks for its translation, posted in the message's thread."""
+        language = language_for_reaction(event.get("reaction", ""))
+        item = event.get("item") or {}
+        if language is None or item.get("type") != "message" or not item.get("channel") or not item.get("ts"):
+            return
+        team_id = _team_id(body, context)
+        channel, ts = item["channel"], item["ts"]
+        with self._sessions.begin() as session:
+            event_id = body.get("event_id") or f"reaction:{channel}:{ts}:{event.get('reaction')}:{event.get('user')}"
+            if not event_queries.claim_event(session=session, team_id=team_id, event_id=event_id):
+                return
+            job_queries.enqueue_job(
+                session=session,
+                team_id=team_id,
+                channel_id=channel,
+                kind="translate",
+                payload={"user": event.get("user"), "language": language[0], "source_ts": ts, "deliver": "thread"},
+                dedupe_key=f"reaction:{team_id}:{channel}:{ts}:{language[0]}",
+            )
+        self._wake()
+
+    # -- shortcuts and actions ---------------------------------------------------------------------------------
+    def on_summarize_thread(self, ack: Ack, shortcut: dict[str, Any]) -> None:
+        message, channel = shortcut.get("message") or {}, (shortcut.get("channel") or {}).get("id")
+        ack()
+        if not channel or not message.get("ts"):
+            return
+        thread_ts = message.get("thread_ts") or message["ts"]
+        payload = {
+            "user": shortcut["user"]["id"],
+            "response_url": shortcut.get("response_url"),
+            "thread_channel": channel,
+            "thread_ts": thread_ts,
+            "span": "thread",
+            "public": False,
+        }
+        self._enqueue_interaction(shortcut, channel, "summarize", payload)
+
+    def on_translate_message(self, ack: Ack, shortcut: dict[str, Any]) -> None:
+        message, channel = shortcut.get("message") or {}, (shortcut.get("channel") or {}).get("id")
+        ack()
+        if not channel or not message.get("ts"):
+            return
+        payload = {
+            "user": shortcut["user"]["id"],
+            "response_url": shortcut.get("response_url"),
+            "source_ts": message["ts"],
+            "source_thread_ts": message.get("thread_ts"),
+            "language": None,  # the caller's own language, or a picker when we cannot tell
+            "deliver": "ephemeral",
+        }
+        self._enqueue_interaction(shortcut, channel, "translate", payload)
+
+    def on_translate_pick(self, ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        channel, _, ts = (action.get("block_id") or "").partition(":")
+        language = resolve_language((action.get("selected_option") or {}).get("value", ""))
+        if not channel or not ts or language is None:
+            return
+        payload = {
+            "user": body["user"]["id"],
+            "response_url": body.get("response_url"),
+            "source_ts": ts,
+            "language": language[0],
+            "deliver": "ephemeral",
+        }
+        self._enqueue_interaction(body, channel, "translate", payload)
+
+    def _enqueue_interaction(self, body: dict[str, Any], channel: str, kind: str, payload: dict[str, Any]) -> None:
+        team_id = (body.get("team") or {}).get("id") or body.get("team_id") or "unknown"
+        trigger = body.get("trigger_id") or (body.get("container") or {}).get("message_ts")
+        with self._sessions.begin() as session:
+            job_queries.enqueue_job(
+                session=session,
+                team_id=team_id,
+                channel_id=channel,
+                kind=kind,
+                payload=payload,
+                dedupe_key=f"interaction:{team_id}:{trigger}:{payload.get('language')}" if trigger else None,
+            )
+        self._wake()
+
+    # -- slash commands --------------------------------------------------------------------------------------
+    def on_summarize(self, ack: Ack, command: dict[str, Any]) -> None:
+        parsed = parse_summarize(command.get("text", ""))
+        if isinstance(parsed, UsageError):
+            ack(response_type="ephemeral", text=parsed.text)
+            return
+        if parsed.thread_channel and parsed.thread_channel != command.get("channel_id"):
+            ack(response_type="ephemeral", text=texts.THREAD_IN_OTHER_CHANNEL)
+            return
+        payload = {
+            "user": command["user_id"],
+            "response_url": command.get("response_url"),
+            "public": parsed.public,
+            "limit": parsed.limit,
+            "since": parsed.since.isoformat() if parsed.since else None,
+            "thread_channel": parsed.thread_channel,
+            "thread_ts": parsed.thread_ts,
+            "span": parsed.span_label,
+        }
+        self._enqueue_command(command, "summarize", payload)
+        ack(response_type="ephemeral", text=texts.ACK_SUMMARIZE.format(span=texts.span_phrase(parsed.span_label)))
+
+    def on_translate(self, ack: Ack, command: dict[str, Any]) -> None:
+        text = command.get("text", "")
+        if len(text) > MAX_COMMAND_TEXT:
+            ack(response_type="ephemeral", text=texts.TEXT_TOO_LONG.format(length=len(text), limit=MAX_COMMAND_TEXT))
+            return
+        parsed = parse_translate(text)
+        if isinstance(parsed, UsageError):
+            ack(response_type="ephemeral", text=parsed.text)
+            return
+        payload = {
+            "user": command["user_id"],
+            "response_url": command.get("response_url"),
+            "language": parsed.language_code,
+            "text": parsed.text,
+        }
+        self._enqueue_command(command, "translate", payload)
+        ack(response_type="ephemeral", text=texts.ACK_TRANSLATE.format(language=parsed.language_name))
+
+    def _enqueue_command(self, command: dict[str, Any], kind: str, payload: dict[str, Any]) -> None:
+        team_id = command.get("team_id") or "unknown"
+        trigger = command.get("trigger_id")
+        with self._sessions.begin() as session:
+            job_queries.enqueue_job(
+                session=session,
+                team_id=team_id,
+                channel_id=command["channel_id"],
+                kind=kind,
+                payload=payload,
+                dedupe_key=f"command:{team_id}:{trigger}" if trigger else None,
+            )
+        self._wake()
+
+    # -- errors ----------------------------------------------------------------------------------------------
+    @staticmethod
+    def on_error(error: Exception, body: dict[str, Any], logger: logging.Logger) -> None:
+        """What slipped through: logged with its traceback here, never shown to the user as one."""
+        logger.exception("unhandled error in a listener (type=%s)", body.get("type"), exc_info=error)

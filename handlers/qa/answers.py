@@ -1,0 +1,465 @@
+"""Questions answered from what was said: retrieve first, answer only from what was retrieved, cite it.
+
+With a model, the channel's messages (all of the recent past when it fits, else the best search hits plus the
+recent past) go to the model in time order, numbered, with the question last: an instruct model reads a decision
+that changed ("freeze Tue" … "ok then lets move the freeze to Thursday") the way a person does, and keeping the
+messages in a stable order lets the worker reuse the cached prompt when the channel is asked again. The model
+must cite the numbers it used and say NOT FOUND when the messages do not answer; its answer is then checked
+against the messages it cites (names, numbers and content words must be there) and thrown away when it is not
+grounded, in favour of the best matching source sentence. Without a model, ranking blends word overlap with
+embedding similarity and the best source sentence is the answer: a small model must not invent.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from bot.model.client import ChatMessage, ChatOptions, ModelClient, ModelError
+from handlers.text.lines import ChatLine
+
+logger = logging.getLogger(__name__)
+
+_WORD = re.compile(r"[\w']+", re.UNICODE)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+STOPWORDS = frozenset(
+    """a an the and or but if of to in on at for from by with about as into over after before is are was were be
+    been being do does did have has had i you he she it we they me him her us them my your his its our their this
+    that these those what which who whom whose when where why how can could should would will shall may might must
+    not no yes so than then there here just also any some all each every more most other such only own same too very
+    s t don doesn didn isn aren wasn weren hasn haven hadn won wouldn shouldn couldn let lets please tell know think
+    anyone someone anybody somebody say said""".split()
+)
+_HISTORY_CUES = re.compile(
+    r"\b(we|our|us|team|decid\w*|agree\w*|said|say|mention\w*|discuss\w*|talk\w*|plan\w*|chose|choose|pick\w*|"
+    r"yesterday|today|last (?:week|month|time)|earlier|channel|thread|meeting|who (?:is|was|will)|when (?:is|was|will)|"
+    r"what (?:is|was) the|what's the|deadline|release|date|owner|owns?|status|freeze|launch|ship\w*|budget|"
+    r"meeting|review|demo|standup|sprint|rollout|we're|we've|we'll)\b",
+    re.I,
+)
+
+MIN_RELEVANCE = 0.34
+ANSWER_TOKENS = 48
+
+
+@dataclass(frozen=True)
+class Answer:
+    """`text` cites its sources as [1], [2]… in the order of `sources` when `generated`; an extracted answer
+    quotes `sources[0]`."""
+
+    found: bool
+    text: str = ""
+    sources: list[ChatLine] = field(default_factory=list)
+    generated: bool = False  # True when the answer came from the model (and was checked against sources)
+
+
+def content_words(text: str) -> list[str]:
+    return [_stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1]
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def is_question(request: str) -> bool:
+    """Whether a mention asks something (and so is first looked up in the channel's history)."""
+    text = request.strip().lower()
+    return "?" in text or bool(_QUESTION_START.match(text))
+
+
+def is_history_question(request: str) -> bool:
+    """A question about this team (its people, dates, plans, decisions): answered from history or not at all,
+    never from the model's imagination. Other questions ("what is a runbook?") may get a general answer."""
+    return is_question(request) and bool(_HISTORY_CUES.search(request) or _TEAM_QUESTION.match(request.strip()))
+
+
+# Without a question mark only a wh-word makes a question: "do what Bob says" is a request, "who owns QA" is not.
+_QUESTION_START = re.compile(r"^(?:what|when|who|whom|whose|where|why|how|which)(?:'s|'re|\b)")
+# "who…", "when…", "whose…" about anything here are about people and dates: never answered from imagination.
+_TEAM_QUESTION = re.compile(r"^(?:who|whom|whose|when)(?:'s|'re|\b)", re.IGNORECASE)
+
+
+def split_sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE.split(text.strip()) if s.strip()]
+
+
+def _overlap(question_words: set[str], text: str) -> float:
+    if not question_words:
+        return 0.0
+    words = set(content_words(text))
+    return len(question_words & words) / len(question_words)
+
+
+def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=False))
+    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+    return dot / norm if norm else 0.0
+
+
+def rank(question: str, candidates: Sequence[ChatLine], model: ModelClient | None) -> list[tuple[ChatLine, float]]:
+    """Candidates with a relevance in [0, 1], best first: mean of word overlap and embedding similarity."""
+    if not candidates:
+        return []
+    question_words = set(content_words(question))
+    lexical = [_overlap(question_words, line.text) for line in candidates]
+    semantic: list[float] | None = None
+    if model is not None:
+        try:
+            vectors = model.embed([question, *(line.text[:2000] for line in candidates)])
+            semantic = [max(0.0, _cosine(vectors[0], vector)) for vector in vectors[1:]]
+        except ModelError as exc:
+            logger.info("embeddings unavailable, ranking by words only: %s", type(exc).__name__)
+    scores = lexical if semantic is None else [(lex + sem) / 2 for lex, sem in zip(lexical, semantic, strict=True)]
+    order = sorted(range(len(candidates)), key=lambda i: scores[i], reverse=True)
+    return [(candidates[i], scores[i]) for i in order]
+
+
+def best_sentence(question: str, text: str) -> str:
+    """The sentence of `text` that shares most words with the question (the baseline answer, and our fallback)."""
+    question_words = set(content_words(question))
+    sentences = split_sentences(text) or [text]
+    return max(sentences, key=lambda s: _overlap(question_words, s))
+
+
+def _normalize(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
+
+
+def grounded_span(candidate: str, sources: Sequence[str]) -> str | None:
+    """The candidate answer if the sources contain it (ignoring case and punctuation), else None.
+
+    A model that copies a phrase passes; one that paraphrases or invents does not. A candidate that starts with
+    a copied phrase and then rambles keeps the copied part.
+    """
+    words = _WORD.findall(candidate)
+    haystack = " " + " ".join(_normalize(s) for s in sources) + " "
+    for end in range(len(words), 0, -1):
+        phrase = " ".join(w.lower() for w in words[:end])
+        if f" {phrase} " in haystack:
+            if set(content_words(phrase)) or end == len(words):
+                return " ".join(words[:end])
+            return None
+    return None
+
+
+def extract_answer(question: str, context: str, model: ModelClient) -> str | None:
+    messages = [
+        ChatMessage(
+            role="system",
+            content="You answer questions about a text with a short phrase copied exactly from the text.",
+        ),
+        ChatMessage(role="user", content=f"Text: {context}\n\nQuestion: {question}\nShort answer from the text:"),
+    ]
+    try:
+        reply = model.complete(messages, options=ChatOptions(max_tokens=ANSWER_TOKENS, temperature=0.0))
+    except ModelError as exc:
+        logger.info("model unavailable for answer extraction: %s", type(exc).__name__)
+        return None
+    reply = reply.strip().split("\n")[0].strip(" .\"'")
+    return grounded_span(reply, [context]) if reply else None
+
+
+_NUMBER = re.compile(r"\d")
+_CAPITALISED = re.compile(r"^[A-Z]")
+_TOKEN = re.compile(r"[\w'’½%$.-]*\w[%]?|[^\w\s]", re.UNICODE)
+
+
+_NUMERIC_QUESTIONS = ("how many", "how much", "how long", "how old", "what year", "when", "what percentage",
+                      "in what year", "in which year", "what time")  # fmt: skip
+_NUMBER_WORDS = frozenset(
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen "
+    "eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million billion "
+    "first second third fourth fifth half dozen".split()
+)
+_NAME_JOINERS = frozenset({"of", "and", "de", "von", "van", "the", "&"})
+
+
+def _is_number(token: str) -> bool:
+    return bool(_NUMBER.search(token)) or token.lower() in _NUMBER_WORDS
+
+
+def _is_name(token: str) -> bool:
+    return bool(_CAPITALISED.match(token))
+
+
+def _typed_part(run: list[int], tokens: list[str], kind) -> list[int]:
+    """The longest stretch of `run` whose tokens are of the wanted kind (names may contain 'of', 'and')."""
+    best: list[int] = []
+    current: list[int] = []
+    for i in run:
+        if kind(tokens[i]) or (current and kind is _is_name and tokens[i].lower() in _NAME_JOINERS):
+            current.append(i)
+        else:
+            current = []
+        trimmed = current
+        while trimmed and tokens[trimmed[-1]].lower() in _NAME_JOINERS:
+            trimmed = trimmed[:-1]
+        if len(trimmed) > len(best):
+            best = list(trimmed)
+    return best
+
+
+def candidate_span(question: str, sentence: str, *, max_words: int = 8) -> str | None:
+    """A short answer inside `sentence`, found without the model.
+
+    The answer to a question is usually the part of the best sentence the question does not already say, next
+    to the words it does say; the question word narrows what kind of part (a number, a name, anything).
+    """
+    question_words = {_stem(w) for w in _WORD.findall(question.lower())}
+    tokens = _TOKEN.findall(sentence)
+    runs: list[list[int]] = [[]]
+    for index, token in enumerate(tokens):
+        is_word = bool(re.match(r"\w", token))
+        if not is_word or _stem(token.lower().strip(".")) in question_words:
+            if runs[-1]:
+                runs.append([])
+            continue
+        runs[-1].append(index)
+    runs = [run for run in runs if run and any(tokens[i].lower() not in STOPWORDS for i in run)]
+    if not runs:
+        return None
+    lowered = question.lower()
+    numeric = lowered.startswith(_NUMERIC_QUESTIONS) or " how many " in lowered or " what year" in lowered
+    named = lowered.startswith(("who", "whom", "whose", "where")) or " who " in lowered
+    kind = _is_number if numeric else _is_name if named else None
+    typed = [_typed_part(run, tokens, kind) for run in runs] if kind else []
+    typed = [run for run in typed if run]
+    matched = [i for i, token in enumerate(tokens) if _stem(token.lower()) in question_words - STOPWORDS]
+
+    def closeness(run: list[int]) -> float:
+        if not matched:
+            return 0.0
+        return -min(min(abs(i - m) for m in matched) for i in (run[0], run[-1]))
+
+    pool = typed or runs
+    best = max(pool, key=lambda run: (closeness(run), len(run)))
+    words = [tokens[i] for i in best]
+    while words and words[0].lower() in STOPWORDS:
+        words = words[1:]
+    while words and words[-1].lower() in STOPWORDS:
+        words = words[:-1]
+    return " ".join(words[:max_words]) or None
+
+
+def answer_question(
+    question: str,
+    candidates: Sequence[ChatLine],
+    model: ModelClient | None,
+    *,
+    max_sources: int = 3,
+    min_relevance: float = MIN_RELEVANCE,
+    use_model: bool = True,
+    phrase: bool = False,
+) -> Answer:
+    """The answer to a question about the channel, from `candidates` only (the caller leaves out the bot's own
+    messages and requests made of it). `found=False` means the messages do not say."""
+    if model is not None and use_model and candidates:
+        try:
+            generated = generated_answer(question, candidates, model, phrase=phrase)
+        except ModelError as exc:
+            logger.info("model unavailable for a grounded answer, extracting instead: %s", type(exc).__name__)
+        else:
+            if generated is not None:
+                return generated
+    return extracted_answer(
+        question, candidates, model, max_sources=max_sources, min_relevance=min_relevance, use_model=use_model
+    )
+
+
+def extracted_answer(
+    question: str,
+    candidates: Sequence[ChatLine],
+    model: ModelClient | None,
+    *,
+    max_sources: int = 3,
+    min_relevance: float = MIN_RELEVANCE,
+    use_model: bool = True,
+) -> Answer:
+    """The best source sentence (or a short span of it), without letting the model write anything."""
+    ranked = [(line, score) for line, score in rank(question, candidates, model) if score >= min_relevance]
+    if not ranked:
+        return Answer(found=False)
+    sources = [line for line, _ in ranked[:max_sources]]
+    sentence = best_sentence(question, sources[0].text)
+    if model is not None and use_model:
+        try:
+            span = extract_answer(question, sentence, model)
+        except ModelError:
+            span = None
+        if span and content_words(span) and len(span.split()) <= 8 and _adds_to(question, span):
+            return Answer(found=True, text=span, sources=sources, generated=True)
+    return Answer(found=True, text=candidate_span(question, sentence) or sentence, sources=sources)
+
+
+def _adds_to(question: str, span: str) -> bool:
+    """Whether the span says something the question did not already say."""
+    return bool(set(content_words(span)) - set(content_words(question)))
+
+
+# ------------------------------------------------------------------------------------- grounded, model-written
+
+CONTEXT_TOKENS = 2000
+"""Most prompt tokens of messages given to the model: about 60 Slack messages, and ~20–30 s of prompt processing
+with the default model on 2 cores the first time (the worker caches it for the next question)."""
+ANSWER_REPLY_TOKENS = 120
+SEARCH_SOURCES = 24  # best-ranked messages kept when the recent past does not fit
+RECENT_SOURCES = 24  # and the most recent ones beside them
+MIN_GROUNDED = 0.7  # share of the answer's content words that must be in the messages
+
+QA_SYSTEM_PROMPT = (
+    "You answer questions about a Slack channel using only the numbered messages you are given. Messages are in "
+    "time order: when a later message changes a plan, date, number, owner or decision, the later message is the "
+    "answer. Reply with one short sentence that states the complete answer (who, what, when, how much) and cite "
+    "the numbers of the messages it comes from in square brackets. If no message answers the question, reply "
+    "with exactly: NOT FOUND"
+)
+PHRASE_SYSTEM_PROMPT = (
+    "You answer questions using only the numbered text you are given. Reply with only the shortest exact phrase "
+    "copied from the text that answers the question, with no other words. If the text does not answer the "
+    "question, reply with exactly: NOT FOUND"
+)
+_CITED_NUMBER = re.compile(r"\[(\d{1,3})\]")
+_DECLINE = re.compile(
+    r"\bNOT[ _]FOUND\b|\b(?:no|not any) (?:information|mention|messages?|details?)\b|"
+    r"\b(?:is|are|was|were) not (?:mentioned|specified|stated|given|provided|discussed)\b|"
+    r"\b(?:does|do|did) not (?:say|mention|specify|state)\b|\bnot (?:mentioned|specified|stated) in\b|"
+    r"\bcannot be determined\b|\bI (?:don't|do not) know\b",
+    re.IGNORECASE,
+)
+_NUMBERS = re.compile(r"\d+(?:[.,:]\d+)*")
+
+
+def context_for(question: str, candidates: Sequence[ChatLine], model: ModelClient) -> list[ChatLine]:
+    """The messages the model reads, oldest first: all of them when they fit, else the best hits and the most
+    recent ones. Stable for a channel that has not changed, so the worker's prompt cache applies."""
+    ordered = sorted({line.ts: line for line in candidates}.values(), key=lambda line: float(line.ts))
+    if _prompt_tokens(question, ordered, model) <= CONTEXT_TOKENS:
+        return ordered
+    hits = {line.ts for line, _ in rank(question, ordered, model)[:SEARCH_SOURCES]}
+    recent = {line.ts for line in ordered[-RECENT_SOURCES:]}
+    kept = [line for line in ordered if line.ts in hits or line.ts in recent]
+    while len(kept) > 1 and _prompt_tokens(question, kept, model) > CONTEXT_TOKENS:
+        kept = kept[1:]
+    return kept
+
+
+def _prompt_tokens(question: str, lines: Sequence[ChatLine], model: ModelClient) -> int:
+    try:
+        return model.count_tokens(qa_messages(question, lines))
+    except ModelError:
+        return sum(len(line.text) for line in lines) // 3  # a rough count when the server cannot tokenize
+
+
+def qa_messages(question: str, lines: Sequence[ChatLine], *, phrase: bool = False) -> list[ChatMessage]:
+    """The prompt: instructions and the numbered messages first (the part a later question shares), the
+    question last. `phrase` asks for the shortest answering phrase instead of a cited sentence (reading tests
+    such as SQuAD score spans, not sentences)."""
+    position = {line.ts: i for i, line in enumerate(lines, start=1)}
+    rows = []
+    for i, line in enumerate(lines, start=1):
+        parent = position.get(line.thread_ts or "") if line.thread_ts and line.thread_ts != line.ts else None
+        where = f" (reply in the thread of [{parent}])" if parent else ""
+        rows.append(f"[{i}] {line.speaker}{where}: {' '.join(line.text.split())}")
+    return [
+        ChatMessage(role="system", content=PHRASE_SYSTEM_PROMPT if phrase else QA_SYSTEM_PROMPT),
+        ChatMessage(role="user", content="Messages:\n" + "\n".join(rows) + f"\n\nQuestion: {question}"),
+    ]
+
+
+def generated_answer(
+    question: str, candidates: Sequence[ChatLine], model: ModelClient, *, phrase: bool = False
+) -> Answer | None:
+    """The model's answer, kept only when it is grounded in the messages it cites; `found=False` when the model
+    says the messages do not answer; None when its answer cannot be trusted (the caller extracts instead)."""
+    lines = context_for(question, candidates, model)
+    reply = _ask(question, lines, model, phrase=phrase)
+    if (not reply or _DECLINE.search(reply)) and not phrase:
+        # A small model reading a whole channel misses answers that are there. When the search finds messages
+        # that clearly match, they alone (with their thread replies) are asked again: fewer lines to read.
+        focused = _focused(question, lines, model)
+        if focused and len(focused) < len(lines):
+            lines = focused
+            reply = _ask(question, lines, model)
+    if not reply or _DECLINE.search(reply):
+        return Answer(found=False, generated=True)
+    if phrase:
+        span = grounded_span(_CITED_NUMBER.sub("", reply).strip(" .\"'"), [line.text for line in lines])
+        source = _closest(span or "", lines)
+        return Answer(found=True, text=span, sources=source, generated=True) if span else None
+    cited = [int(n) for n in _CITED_NUMBER.findall(reply) if 1 <= int(n) <= len(lines)]
+    text = _CITED_NUMBER.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= len(lines) else "", reply).strip()
+    text = re.sub(r"\s+([.,;:])", r"\1", text)
+    bare = _CITED_NUMBER.sub("", text).strip(" .,;:")
+    if not bare or (bare.isdigit() and int(bare) in cited):  # "[4]" or "4. [4]": the cited message is the answer
+        if not cited:
+            return None
+        source = lines[cited[0] - 1]
+        return Answer(found=True, text=f"{best_sentence(question, source.text)} [1]", sources=[source], generated=True)
+    if not cited:  # an uncited answer cites the message it was taken from, when there is one
+        cited = [lines.index(line) + 1 for line in _closest(text, lines)]
+        text = f"{text.rstrip()} [{cited[0]}]" if cited else text
+    order = list(dict.fromkeys(cited))
+    sources = [lines[n - 1] for n in order]
+    if not grounded(text, sources, lines):
+        # An answer the messages do not back is the model's invention (a plausible owner, a date from another
+        # topic): saying we found nothing is the honest reply.
+        logger.info("model answer not grounded in the messages it cites; declining")
+        return Answer(found=False, generated=True)
+    renumber = {old: new for new, old in enumerate(order, start=1)}
+    text = _CITED_NUMBER.sub(lambda m: f"[{renumber[int(m.group(1))]}]", text)
+    return Answer(found=True, text=text, sources=sources[:5], generated=True)
+
+
+def _ask(question: str, lines: Sequence[ChatLine], model: ModelClient, *, phrase: bool = False) -> str:
+    """The model's reply to the question over these numbered lines, greedy, on one line."""
+    options = ChatOptions(max_tokens=ANSWER_REPLY_TOKENS, temperature=0.0)
+    reply = model.complete(qa_messages(question, lines, phrase=phrase), options=options)
+    return " ".join(reply.strip().split())
+
+
+FOCUS_RELEVANCE = 0.45  # how well a message must match the question to be asked about again on its own
+FOCUS_SOURCES = 6
+
+
+def _focused(question: str, lines: Sequence[ChatLine], model: ModelClient) -> list[ChatLine]:
+    """The best-matching messages and the rest of their threads, in time order; empty when none match well."""
+    best = [line for line, score in rank(question, lines, model)[:FOCUS_SOURCES] if score >= FOCUS_RELEVANCE]
+    roots = {line.thread_ts or line.ts for line in best}
+    return [line for line in lines if line in best or (line.thread_ts or line.ts) in roots]
+
+
+def _closest(text: str, lines: Sequence[ChatLine]) -> list[ChatLine]:
+    """The message an uncited answer most likely came from (most shared content words)."""
+    words = set(content_words(text))
+    best = max(lines, key=lambda line: len(words & set(content_words(line.text))), default=None)
+    return [best] if best is not None and words & set(content_words(best.text)) else []
+
+
+def grounded(text: str, sources: Sequence[ChatLine], lines: Sequence[ChatLine]) -> bool:
+    """Whether an answer says only what its sources say: its numbers appear in the messages, and most of its
+    content words (names included) are the messages' or the speakers'. Words of other messages in the context
+    count too, since an answer may combine two messages and cite one; at least half must come from what it
+    cites. The question's own words do not count as support: "Bob is writing the release notes" is an invention
+    when no message talks about release notes, however much it restates the question."""
+    if not sources:
+        return False
+    plain = _CITED_NUMBER.sub(" ", text)
+    source_text = " ".join(f"{line.speaker} {line.text}" for line in sources)
+    all_text = " ".join(f"{line.speaker} {line.text}" for line in lines)
+    numbers = set(_NUMBERS.findall(plain))
+    if numbers - set(_NUMBERS.findall(all_text)):
+        return False
+    words = [w for w in content_words(plain) if not w.isdigit()]
+    if not words:
+        return bool(numbers)
+    known_near = set(content_words(source_text))
+    known_all = set(content_words(all_text))
+    near = sum(w in known_near for w in words) / len(words)
+    anywhere = sum(w in known_all for w in words) / len(words)
+    return near >= 0.5 and anywhere >= MIN_GROUNDED
