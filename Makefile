@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh machine (see README):
 #   make run    installs into .venv and starts Parlance (local mode when no Slack settings are present)
-#   make test   installs into .venv (with test tools) and runs the linter and the test suite
+#   make test   installs into .venv (with test tools) and runs the linter, the type checker and the test suite
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -14,6 +14,7 @@ run: $(VENV)/.installed
 TEST_POSTGRES ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 test: $(VENV)/.installed
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest
 	TEST_DATABASE_URL=$(TEST_POSTGRES) $(PY) -m pytest -m "not model"
 

@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.background.scorer import BackgroundScorer
 from bot.jobs.dispatch import Dispatcher
-from bot.jobs.runners import RunnerContext, Runners
-from bot.jobs.runners.sentiment import sentiment_runners
+from bot.jobs.kinds import payload_for
+from bot.jobs.runners import RunnerDeps, Runners
+from bot.model.client import ModelClient
 from bot.settings import Settings
 from bot.slack.delivery import RepeatableCallsRetryHandler
 from bot.slack.directory import Directory
@@ -83,7 +84,7 @@ class Parlance:
         self.engine.dispose()
 
 
-def build_parlance(settings: Settings, *, model: object | None = None, run_migrations: bool = True) -> Parlance:
+def build_parlance(settings: Settings, *, model: ModelClient | None = None, run_migrations: bool = True) -> Parlance:
     settings.require_slack()
     bolt_logger = logging.getLogger("bot.bolt")
     tidy_third_party_logs(bolt_logger)
@@ -104,7 +105,8 @@ def build_parlance(settings: Settings, *, model: object | None = None, run_migra
         process_before_response=True,
         logger=bolt_logger,
         oauth_settings=installs.oauth_settings if installs else None,
-        authorize=installs.authorize if installs else None,
+        # Bolt takes an Authorize object as well as a function; its hint names only the function
+        authorize=installs.authorize if installs else None,  # type: ignore[arg-type]
         before_authorize=installs.ignore_removed_teams if installs else None,
     )
     teams: Teams
@@ -113,7 +115,7 @@ def build_parlance(settings: Settings, *, model: object | None = None, run_migra
     else:
         bot_user_id, workspace_url = _whoami(client)
         teams = OneTeam(client, bot_user_id=bot_user_id, workspace_url=workspace_url)
-    context = RunnerContext(
+    deps = RunnerDeps(
         client=client,
         sessions=sessions,
         teams=teams,
@@ -123,7 +125,7 @@ def build_parlance(settings: Settings, *, model: object | None = None, run_migra
         retention_days=settings.retention_days,
         model_wait=dt.timedelta(seconds=settings.model_wait_seconds),
     )
-    runners = Runners(context)
+    runners = Runners(deps)
     metrics = Metrics()
     metrics.watch_queue(lambda: _queue_depth(sessions))
 
@@ -133,7 +135,8 @@ def build_parlance(settings: Settings, *, model: object | None = None, run_migra
 
     dispatcher = Dispatcher(
         sessions=sessions,
-        runners={**runners.as_mapping(), **sentiment_runners(context)},
+        runners=runners.as_mapping(),
+        check_payload=payload_for,
         on_give_up=runners.tell_user_it_failed,
         threads=settings.job_threads,
         lease=dt.timedelta(seconds=settings.job_lease_seconds),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import sys
+from typing import Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -183,7 +184,11 @@ class Settings(BaseSettings):
             raise SettingsError("SLACK_SIGNING_SECRET is not set: copy it from your Slack app's Basic Information page")
 
 
-_ALIASES = {name: field.validation_alias for name, field in Settings.model_fields.items()}
+_ALIASES = {
+    name: field.validation_alias
+    for name, field in Settings.model_fields.items()
+    if isinstance(field.validation_alias, str)  # every field has one, spelled out above
+}
 
 
 def _reject_placeholder(value: SecretStr) -> None:
@@ -191,16 +196,22 @@ def _reject_placeholder(value: SecretStr) -> None:
         raise ValueError("still holds a placeholder value; paste the real one")
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Reads the settings, turning pydantic's report into one line that names the variable."""
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = str(first["loc"][0]) if first["loc"] else "settings"
-        name = _ALIASES.get(field, field.upper())
-        message = first["msg"].removeprefix("Value error, ")
-        raise SettingsError(f"{name} {message}") from None
+        raise settings_error(exc, _ALIASES) from None
+
+
+def settings_error(exc: ValidationError, aliases: dict[str, str] | None = None) -> SettingsError:
+    """pydantic's report on any settings class (the worker's too) as one line naming the first bad variable,
+    so every process stops on a bad setting the same way."""
+    first = exc.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else "settings"
+    name = (aliases or {}).get(field, field.upper())
+    message = first["msg"].removeprefix("Value error, ")
+    return SettingsError(message if message.startswith(name) else f"{name} {message}")
 
 
 @functools.cache

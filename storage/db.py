@@ -6,11 +6,13 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult, make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.sql.dml import UpdateBase
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -69,21 +71,25 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def insert_if_absent(session: Session, model: type, values: dict[str, Any], *, keys: list[str]) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL alike; True when a row was written.
+def insert_if_absent(session: Session, model: type[DeclarativeBase], values: dict[str, Any], *, keys: list[str]) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL alike.
 
     Used wherever Slack may deliver the same thing twice (retries, mention + message events), so a duplicate
     is a no-op inside the caller's transaction instead of an error that would abort it. Returns the new row's
     primary key, or None when the row was already there.
     """
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     primary_key = inspect(model).primary_key[0]
     statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=keys).returning(primary_key)
     return session.execute(statement).scalar()
+
+
+def rows_changed(session: Session, statement: UpdateBase) -> int:
+    """Runs an UPDATE or DELETE and says how many rows it matched. Session.execute is typed to return a plain
+    Result whatever the statement; for these it is a CursorResult, the kind that carries rowcount."""
+    result = cast("CursorResult[Any]", session.execute(statement))
+    return result.rowcount or 0
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.db import insert_if_absent
+from storage.db import insert_if_absent, rows_changed
 from storage.tables import Job, utcnow
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
@@ -86,12 +86,13 @@ def claim_next_job(
 
 
 def extend_lease(*, session: Session, job_id: int, worker_id: str, lease: dt.timedelta) -> bool:
-    result = session.execute(
+    changed = rows_changed(
+        session,
         update(Job)
         .where(Job.id == job_id, Job.locked_by == worker_id, Job.state == RUNNING)
-        .values(lease_until=utcnow() + lease)
+        .values(lease_until=utcnow() + lease),
     )
-    return bool(result.rowcount)
+    return bool(changed)
 
 
 def record_reply(*, session: Session, job_id: int, reply_ts: str) -> None:
@@ -100,12 +101,13 @@ def record_reply(*, session: Session, job_id: int, reply_ts: str) -> None:
 
 
 def finish_job(*, session: Session, job_id: int, worker_id: str) -> bool:
-    result = session.execute(
+    changed = rows_changed(
+        session,
         update(Job)
         .where(Job.id == job_id, Job.locked_by == worker_id)
-        .values(state=DONE, lease_until=None, last_error=None)
+        .values(state=DONE, lease_until=None, last_error=None),
     )
-    return bool(result.rowcount)
+    return bool(changed)
 
 
 def retry_job_later(*, session: Session, job_id: int, worker_id: str, delay: dt.timedelta, error: str) -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from storage.db import insert_if_absent
-from storage.retention import is_opted_out
+from storage.db import insert_if_absent, rows_changed
+from storage.opt_outs import is_opted_out
 from storage.tables import Message
 
 
@@ -28,6 +29,11 @@ class StoredMessage:
     @classmethod
     def from_row(cls, row: Message) -> StoredMessage:
         return cls(row.team_id, row.channel_id, row.ts, row.thread_ts, row.user_id, row.text, row.is_bot, row.edited)
+
+
+def slack_ts(moment: dt.datetime) -> str:
+    """The Slack ts of a moment; ts strings compare correctly as text (ten-digit seconds until 2286)."""
+    return f"{moment.timestamp():.6f}"
 
 
 def storable_text(text: str) -> str:
@@ -73,22 +79,24 @@ def save_message(
 
 def edit_message(*, session: Session, team_id: str, channel_id: str, ts: str, text: str) -> bool:
     """Applies an edit; an edit of a message we never saw is stored, since the edit is the newest truth."""
-    result = session.execute(
+    changed = rows_changed(
+        session,
         update(Message)
         .where(Message.team_id == team_id, Message.channel_id == channel_id, Message.ts == ts)
-        .values(text=storable_text(text), edited=True)
+        .values(text=storable_text(text), edited=True),
     )
-    return bool(result.rowcount)
+    return bool(changed)
 
 
 def delete_message(*, session: Session, team_id: str, channel_id: str, ts: str) -> bool:
     """Marks a message deleted and drops its text, so it can never be quoted or summarized again."""
-    result = session.execute(
+    changed = rows_changed(
+        session,
         update(Message)
         .where(Message.team_id == team_id, Message.channel_id == channel_id, Message.ts == ts)
-        .values(text="", deleted=True)
+        .values(text="", deleted=True),
     )
-    return bool(result.rowcount)
+    return bool(changed)
 
 
 def get_message(*, session: Session, team_id: str, channel_id: str, ts: str) -> StoredMessage | None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
-from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from storage.db import insert_if_absent
@@ -19,9 +16,3 @@ def claim_event(*, session: Session, team_id: str, event_id: str) -> bool:
     """
     values = {"team_id": team_id, "event_id": event_id, "received_at": utcnow()}
     return insert_if_absent(session, SlackEvent, values, keys=["team_id", "event_id"]) is not None
-
-
-def forget_events_before(*, session: Session, before: dt.datetime | None = None) -> int:
-    """Slack retries for at most about an hour; older ids need not be kept."""
-    cutoff = before or utcnow() - dt.timedelta(days=1)
-    return session.execute(delete(SlackEvent).where(SlackEvent.received_at < cutoff)).rowcount

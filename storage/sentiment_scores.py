@@ -12,9 +12,10 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import ColumnElement, Exists, and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
+from storage.db import rows_changed
 from storage.tables import ChannelSettings, Message
 
 
@@ -43,7 +44,7 @@ class ScoredMessage:
     score: float
 
 
-def _opted_out(team_id: object, channel_id: object) -> object:
+def _opted_out(team_id: object, channel_id: object) -> Exists:
     return exists().where(
         ChannelSettings.team_id == team_id,
         ChannelSettings.channel_id == channel_id,
@@ -51,7 +52,7 @@ def _opted_out(team_id: object, channel_id: object) -> object:
     )
 
 
-def _pending() -> object:
+def _pending() -> ColumnElement[bool]:
     return and_(
         Message.deleted.is_(False),
         Message.is_bot.is_(False),
@@ -91,7 +92,8 @@ def save_scores(*, session: Session, team_id: str, channel_id: str, scores: Sequ
     """Stores scores for texts read at `version`; returns how many were stored (edited meanwhile: not stored)."""
     stored = 0
     for item in scores:
-        result = session.execute(
+        stored += rows_changed(
+            session,
             update(Message)
             .where(
                 Message.id == item.id,
@@ -105,21 +107,20 @@ def save_scores(*, session: Session, team_id: str, channel_id: str, scores: Sequ
                 sentiment_scored_for=item.version,
                 updated_at=item.version,  # keep it: onupdate would otherwise make the row look edited
             )
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False),
         )
-        stored += result.rowcount or 0
     return stored
 
 
 def forget_scores(*, session: Session, team_id: str, channel_id: str) -> int:
     """Deletes every stored score of a channel (`/sentiment forget`)."""
-    result = session.execute(
+    return rows_changed(
+        session,
         update(Message)
         .where(Message.team_id == team_id, Message.channel_id == channel_id, Message.sentiment_label.is_not(None))
         .values(sentiment_label=None, sentiment_score=None, sentiment_scored_for=None, updated_at=Message.updated_at)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    return result.rowcount or 0
 
 
 def scored_messages(
@@ -148,7 +149,12 @@ def scored_messages(
         .order_by(Message.ts)
         .limit(limit)
     )
-    return [ScoredMessage(*row) for row in rows]
+    # The query already leaves unscored rows out; the check says so to the type checker (the columns are nullable).
+    return [
+        ScoredMessage(ts, thread_ts, user_id, text, label, score)
+        for ts, thread_ts, user_id, text, label, score in rows
+        if label is not None and score is not None
+    ]
 
 
 def _ts(moment: dt.datetime) -> str:

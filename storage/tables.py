@@ -120,13 +120,12 @@ class Job(Base):
 
 
 class ChannelSettings(Base):
-    """Per-channel choices: preferred language, opt-out of sentiment scoring, digest schedule."""
+    """Per-channel choices: opt-out of sentiment scoring, digest schedule."""
 
     __tablename__ = "channel_settings"
 
     team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    language: Mapped[str | None] = mapped_column(String(16), default=None)
     sentiment_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
     digest_schedule: Mapped[str | None] = mapped_column(String(64), default=None)
     digest_timezone: Mapped[str | None] = mapped_column(String(64), default=None)

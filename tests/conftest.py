@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import pytest
 from sqlalchemy import Engine
@@ -19,6 +19,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.settings import Settings, get_settings, load_settings
 from storage.db import make_engine, make_session_factory, migrate, scratch_schema
 from tests.conftest_worker import torch_worker_url, translate_url, worker_url  # noqa: F401  (real model workers)
+
+if TYPE_CHECKING:  # imported where used at run time, so a test that needs none of them does not load the app
+    from bot.app import Parlance
+    from bot.emulator import SlackEmulator, SlackSender
+    from bot.model.client import ModelClient
+    from bot.slack.web import HTTPServer
 
 T = TypeVar("T")
 BOT_TOKEN = "xoxb-test-token"
@@ -73,7 +79,7 @@ def sessions(engine: Engine) -> sessionmaker[Session]:
 
 
 @pytest.fixture
-def emulator() -> Iterator[object]:
+def emulator() -> Iterator[SlackEmulator]:
     from bot.emulator import SlackEmulator
 
     emu = SlackEmulator(bot_token=BOT_TOKEN, app_token=APP_TOKEN, team_id=TEAM, bot_user_id=BOT_USER, bot_id="B0BOT")
@@ -86,11 +92,11 @@ def emulator() -> Iterator[object]:
 
 
 @pytest.fixture
-def settings(emulator: object, database_url: str) -> Settings:
+def settings(emulator: SlackEmulator, database_url: str) -> Settings:
     return load_settings(
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=emulator.api_url,  # type: ignore[attr-defined]
+        SLACK_API_URL=emulator.api_url,
         DATABASE_URL=database_url,
         PORT=0,
         JOB_THREADS=2,
@@ -101,13 +107,13 @@ def settings(emulator: object, database_url: str) -> Settings:
 class RunningApp:
     """The real app served by the real HTTP server on a loopback port."""
 
-    parlance: object
-    server: object
+    parlance: Parlance
+    server: HTTPServer
     url: str
 
 
 @contextmanager
-def serve_app(settings: Settings, *, model: object | None = None) -> Iterator[RunningApp]:
+def serve_app(settings: Settings, *, model: ModelClient | None = None) -> Iterator[RunningApp]:
     """The real app (with `model`, or none) behind the real HTTP server on a loopback port, stopped after."""
     from bot.app import build_parlance
     from bot.slack.serve import make_http_server
@@ -141,11 +147,11 @@ def wait_until(predicate: Callable[[], T], timeout: float = 30.0, what: str = "c
         time.sleep(0.05)
 
 
-def finished_reply(emulator: object, thread_ts: str, timeout: float = 30.0) -> str:
+def finished_reply(emulator: SlackEmulator, thread_ts: str, timeout: float = 30.0) -> str:
     """The bot's reply in a thread of #general once the placeholder has become a finished answer."""
 
     def finished() -> str:
-        replies = [m for m in emulator.messages(CHANNEL, thread_ts=thread_ts) if m.get("user") == BOT_USER]  # type: ignore[attr-defined]
+        replies = [m for m in emulator.messages(CHANNEL, thread_ts=thread_ts) if m.get("user") == BOT_USER]
         if replies and not any(r["text"].endswith(" …") or r["text"] == "_Thinking…_" for r in replies):
             return "\n".join(r["text"] for r in replies)
         return ""
@@ -153,7 +159,7 @@ def finished_reply(emulator: object, thread_ts: str, timeout: float = 30.0) -> s
     return wait_until(finished, timeout, f"a finished reply in thread {thread_ts}")
 
 
-def sender_for(app: RunningApp, emulator: object) -> object:
+def sender_for(app: RunningApp, emulator: SlackEmulator) -> SlackSender:
     """Sends signed requests to `app` exactly as Slack does."""
     from bot.emulator import SlackSender
 
@@ -163,7 +169,7 @@ def sender_for(app: RunningApp, emulator: object) -> object:
 
 
 @pytest.fixture
-def slack(running_app: RunningApp, emulator: object) -> object:
+def slack(running_app: RunningApp, emulator: SlackEmulator) -> SlackSender:
     return sender_for(running_app, emulator)
 
 

@@ -6,12 +6,20 @@ import sqlite3
 import threading
 import time
 
+from slack_sdk import WebClient
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.jobs.dispatch import Dispatcher, GiveUp, RetryLater, RetryPolicy
+from bot.jobs.kinds import JobKind, payload_for
+from bot.jobs.runners import Runners
+from bot.jobs.runners.deps import RunnerDeps
+from bot.slack.directory import Directory
+from bot.slack.teams import OneTeam
 from storage import jobs
 from storage.jobs import ClaimedJob
+from storage.tables import Job
 from tests.conftest import wait_until
 
 
@@ -192,3 +200,35 @@ def test_a_database_error_during_a_job_is_retried_not_failed(sessions: sessionma
 def _failed(sessions: sessionmaker[Session]) -> int:
     with sessions() as session:
         return jobs.count_jobs(session=session, team_id="T1", channel_id="C1", state=jobs.FAILED)
+
+
+def test_a_claimed_job_whose_payload_does_not_validate_is_failed_without_running(
+    sessions: sessionmaker[Session],
+) -> None:
+    """A row this version cannot read (a field renamed, a kind's shape changed) fails with the reason, instead of
+    crashing its runner halfway through."""
+    ran: list[str] = []
+    told: list[str] = []
+    with sessions.begin() as session:
+        for payload in ({"user": "U1", "language": "fr"}, {"user": "U1", "language": "fr", "text": "hi"}):
+            jobs.enqueue_job(session=session, team_id="T1", channel_id="C1", kind="translate", payload=payload)
+    dispatcher = Dispatcher(
+        sessions=sessions, runners={JobKind.TRANSLATE: lambda job: ran.append(job.payload["text"])},
+        on_give_up=lambda job, reason: told.append(reason), threads=1, poll_interval=0.02, check_payload=payload_for,
+    )  # fmt: skip
+    dispatcher.start()
+    try:
+        wait_until(lambda: ran and _failed(sessions) == 1)
+    finally:
+        dispatcher.stop()
+    assert ran == ["hi"] and told == []
+    with sessions() as session:
+        [reason] = session.scalars(select(Job.last_error).where(Job.state == jobs.FAILED))
+    assert "text" in reason and "source_ts" in reason
+
+
+def test_every_job_kind_has_a_runner(sessions: sessionmaker[Session]) -> None:
+    client = WebClient(token="xoxb-test", base_url="http://127.0.0.1:9/")
+    teams = OneTeam(client, bot_user_id="U0BOT", workspace_url=None)
+    deps = RunnerDeps(client=client, sessions=sessions, teams=teams, directory=Directory(client, teams=teams))
+    assert set(Runners(deps).as_mapping()) == set(JobKind)

@@ -155,7 +155,7 @@ def test_budget_look_ups_fall_back_when_the_server_cannot_say() -> None:
 
 def test_options_reject_misspelt_fields() -> None:
     with pytest.raises(ValueError, match="max_token"):
-        ChatOptions(max_token=5)  # type: ignore[call-arg]
+        ChatOptions(max_token=5)  # type: ignore[call-arg]  # the misspelt field is the point
 
 
 def test_scripted_model_replays_answers_and_records_prompts() -> None:

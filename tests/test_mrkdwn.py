@@ -4,6 +4,7 @@ import pytest
 
 from bot.slack.delivery import neutralize_mentions, split_for_slack
 from bot.slack.mrkdwn import to_mrkdwn
+from handlers.text.lines import readable_text
 
 
 @pytest.mark.parametrize(
@@ -48,3 +49,8 @@ def test_long_text_is_split_at_paragraphs_and_code_fences_stay_balanced() -> Non
     assert all(len(chunk) <= 1010 for chunk in chunks)
     assert all(chunk.count("```") % 2 == 0 for chunk in chunks)
     assert chunks[-1].endswith("the end")
+
+
+def test_special_mentions_read_as_people_see_them() -> None:
+    text = "<!subteam^S1|@design> on <!date^1392734382^{date}|Feb 18>, <!here>"
+    assert readable_text(text, lambda user: user) == "@design on Feb 18, @here"

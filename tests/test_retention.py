@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import texts
 from bot.background.clock import BOOKKEEPING_JOB, RETENTION_JOB, DigestClock
+from bot.emulator import SentResponse
 from bot.settings import Settings
 from handlers.commands import ParlanceRequest, UsageError, parse_parlance
 from storage import channel_settings as digests
-from storage import jobs, messages, retention
+from storage import forgetting, jobs, messages, opt_outs
 from storage import seen_events as events
 from storage import sentiment_scores as scores
 from storage.message_search import search_messages
@@ -76,7 +77,7 @@ def test_purge_deletes_old_messages_with_their_scores_and_search_entries_and_kee
         _save(session, _ts(OLD, 9), "old roadmap elsewhere", team=OTHER_TEAM)  # retention covers every team
         _score_everything(session)
     with sessions() as session:
-        assert retention.purge_older_than(session=session, cutoff=CUTOFF, batch=2) == 6
+        assert forgetting.purge_older_than(session=session, cutoff=CUTOFF, batch=2) == 6
     with sessions() as session:
         assert _texts(session) == ["recent roadmap note"]
         assert _texts(session, team=OTHER_TEAM) == []
@@ -106,7 +107,7 @@ def test_purge_also_drops_finished_jobs_before_the_cutoff_and_day_old_event_ids(
             update(SlackEvent).where(SlackEvent.event_id == "Ev0OLD").values(received_at=NOW - dt.timedelta(days=2))
         )
     with sessions() as session:
-        retention.purge_older_than(session=session, cutoff=CUTOFF, batch=1)
+        forgetting.purge_older_than(session=session, cutoff=CUTOFF, batch=1)
     with sessions() as session:
         assert _job_ids(session) == {old_queued, recent_done}
         assert old_done not in _job_ids(session) and old_failed not in _job_ids(session)
@@ -122,8 +123,8 @@ def test_bookkeeping_is_pruned_without_any_retention_and_messages_stay(sessions:
         events.claim_event(session=session, team_id=TEAM, event_id="Ev0OLD")
         session.execute(update(SlackEvent).values(received_at=NOW - dt.timedelta(hours=25)))
     with sessions() as session:
-        pruned = retention.prune_bookkeeping(session=session)
-    assert pruned == retention.Pruned(event_ids=1, jobs=1)
+        pruned = forgetting.prune_bookkeeping(session=session)
+    assert pruned == forgetting.Pruned(event_ids=1, jobs=1)
     with sessions() as session:
         assert _job_ids(session) == {running, yesterday} and week_old not in _job_ids(session)
         assert _texts(session) == ["kept forever"]
@@ -144,7 +145,7 @@ def test_forget_user_deletes_only_that_persons_messages_in_that_workspace(sessio
         bobs = _job(session, user=BOB, age=dt.timedelta(minutes=5))
         other_team = _job(session, team=OTHER_TEAM, age=dt.timedelta(minutes=5))
     with sessions.begin() as session:
-        assert retention.forget_user(session=session, team_id=TEAM, user_id=ALICE) == 2
+        assert forgetting.forget_user(session=session, team_id=TEAM, user_id=ALICE) == 2
     with sessions() as session:
         assert _texts(session) == ["bob in general"]
         assert _texts(session, channel=RANDOM) == []
@@ -155,15 +156,15 @@ def test_forget_user_deletes_only_that_persons_messages_in_that_workspace(sessio
 
 def test_an_opted_out_person_is_not_stored_again_until_they_opt_back_in(sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as session:
-        retention.opt_out(session=session, team_id=TEAM, user_id=ALICE)
-        retention.opt_out(session=session, team_id=TEAM, user_id=ALICE)  # idempotent
+        opt_outs.opt_user_out(session=session, team_id=TEAM, user_id=ALICE)
+        opt_outs.opt_user_out(session=session, team_id=TEAM, user_id=ALICE)  # idempotent
     with sessions.begin() as session:
         assert not _save(session, _ts(NOW, 1), "not stored")
         assert _save(session, _ts(NOW, 2), "bob is stored", user=BOB)
         assert _save(session, _ts(NOW, 3), "another workspace is not affected", team=OTHER_TEAM)
     with sessions.begin() as session:
-        assert retention.opt_in(session=session, team_id=TEAM, user_id=ALICE)
-        assert not retention.opt_in(session=session, team_id=TEAM, user_id=ALICE)
+        assert opt_outs.opt_user_back_in(session=session, team_id=TEAM, user_id=ALICE)
+        assert not opt_outs.opt_user_back_in(session=session, team_id=TEAM, user_id=ALICE)
         assert _save(session, _ts(NOW, 4), "stored again")
     with sessions() as session:
         assert _texts(session) == ["bob is stored", "stored again"]
@@ -180,7 +181,7 @@ def _fill_team(session: Session, team: str) -> None:
     digests.set_schedule(session=session, team_id=team, channel_id=CHANNEL, schedule="daily 07:00", timezone="UTC")
     digests.claim_digest(session=session, team_id=team, channel_id=CHANNEL, period_key="daily:x", cadence="daily",
                          period_start=OLD, period_end=NOW)  # fmt: skip
-    retention.opt_out(session=session, team_id=team, user_id=BOB)
+    opt_outs.opt_user_out(session=session, team_id=team, user_id=BOB)
 
 
 def _rows_per_table(session: Session, team: str) -> dict[str, int]:
@@ -207,7 +208,7 @@ def test_forget_team_removes_every_row_of_that_workspace_and_none_of_another(
             assert all(before.values()), before  # every table really had rows of both teams
             assert _rows_per_table(session, TEAM) == before
         with sessions.begin() as session:
-            assert retention.forget_team(session=session, team_id=TEAM) == 1
+            assert forgetting.forget_team(session=session, team_id=TEAM) == 1
         with sessions() as session:
             assert set(_rows_per_table(session, TEAM).values()) == {0}
             assert _rows_per_table(session, OTHER_TEAM) == before
@@ -293,9 +294,9 @@ def test_parlance_mistakes_get_the_usage(text: str) -> None:
     assert result.text.startswith(f"I don't understand `{text}`") and "/parlance forget me" in result.text
 
 
-def _reply(response: object) -> str:
-    assert response.status == 200, response.text  # type: ignore[attr-defined]
-    body = response.json()  # type: ignore[attr-defined]
+def _reply(response: SentResponse) -> str:
+    assert response.status == 200, response.text
+    body = response.json()
     assert body["response_type"] == "ephemeral"
     return body["text"]
 
@@ -303,7 +304,7 @@ def _reply(response: object) -> str:
 def test_forget_me_deletes_the_callers_messages_here_and_stops_storing_them(
     slack, running_app: RunningApp, emulator
 ) -> None:
-    sessions = running_app.parlance.sessions  # type: ignore[attr-defined]
+    sessions = running_app.parlance.sessions
     slack.event(slack.message_event(CHANNEL, ALICE, "alice one", ts=_ts(NOW, 1)))
     slack.event(slack.message_event(CHANNEL, ALICE, "alice two", ts=_ts(NOW, 2), thread_ts=_ts(NOW, 1)))
     slack.event(slack.message_event(CHANNEL, BOB, "bob one", ts=_ts(NOW, 3)))
@@ -346,7 +347,7 @@ def test_an_unknown_subcommand_gets_a_polite_usage_and_changes_nothing(slack, ru
     slack.event(slack.message_event(CHANNEL, ALICE, "still here", ts=_ts(NOW, 1)))
     answer = _reply(slack.command("/parlance", "forget everyone", user_id=ALICE, channel_id=CHANNEL))
     assert answer.startswith("I don't understand `forget everyone`")
-    with running_app.parlance.sessions() as session:  # type: ignore[attr-defined]
+    with running_app.parlance.sessions() as session:
         assert _texts(session) == ["still here"]
 
 
@@ -363,12 +364,12 @@ def test_with_retention_help_names_it_and_summaries_never_bring_back_purged_mess
     answer = _reply(slack.command("/parlance", "help", user_id=ALICE, channel_id=CHANNEL))
     assert answer == texts.PARLANCE_HELP.format(retention=texts.RETENTION_DAYS.format(days=30))
     parlance = retention_app.parlance
-    sessions = parlance.sessions  # type: ignore[attr-defined]
+    sessions = parlance.sessions
     slack.event(slack.message_event(CHANNEL, ALICE, "We decided the purple launch date.", ts=_ts(OLD, 1)))
     slack.event(
         slack.message_event(CHANNEL, BOB, "We decided the green launch date.", ts=_ts(NOW - dt.timedelta(minutes=1)))
     )
-    clock = DigestClock(engine=parlance.engine, sessions=sessions, run_jobs=False, retention_days=30)  # type: ignore[attr-defined]
+    clock = DigestClock(engine=parlance.engine, sessions=sessions, run_jobs=False, retention_days=30)
     assert clock.purge() == 1
 
     response = slack.command("/summarize", "200", user_id=ALICE, channel_id=CHANNEL)

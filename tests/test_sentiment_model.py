@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.emulator import SlackEmulator, SlackSender
 from bot.model.client import OpenAICompatibleClient
 from bot.settings import Settings
 from handlers.sentiment.scoring import score_texts
@@ -59,12 +60,12 @@ def _wait_for(sessions: sessionmaker[Session], text: str, timeout: float = 30.0)
     raise AssertionError(f"{text!r} was not scored in {timeout}s")
 
 
-def test_stored_messages_are_scored_and_an_edit_is_scored_again(scoring_app: RunningApp, emulator: object) -> None:
-    from bot.emulator import SlackSender
-
+def test_stored_messages_are_scored_and_an_edit_is_scored_again(
+    scoring_app: RunningApp, emulator: SlackEmulator
+) -> None:
     slack = SlackSender(app_url=f"{scoring_app.url}/slack/events", signing_secret=SIGNING_SECRET, team_id=TEAM,
                         emulator=emulator)  # fmt: skip
-    sessions = scoring_app.parlance.sessions  # type: ignore[attr-defined]
+    sessions = scoring_app.parlance.sessions
     slack.event(slack.message_event(CHANNEL, ALICE, GOOD, ts="1764340000.000100"))
     slack.event(slack.message_event(CHANNEL, BOB, BAD, ts="1764340001.000100"))
     good, bad = _wait_for(sessions, GOOD), _wait_for(sessions, BAD)

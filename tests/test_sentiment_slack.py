@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import sentiment_texts as texts
 from bot.background.clock import DigestClock
+from bot.emulator import SentResponse, SlackEmulator, SlackSender
 from storage import channel_settings as digests
 from storage import jobs
 from storage import sentiment_scores as scores
@@ -34,24 +35,24 @@ def app(running_app: RunningApp) -> RunningApp:
 
 
 @pytest.fixture
-def sender(app: RunningApp, emulator: object) -> object:
+def sender(app: RunningApp, emulator: SlackEmulator) -> SlackSender:
     return sender_for(app, emulator)
 
 
 def _sessions(app: RunningApp) -> sessionmaker[Session]:
-    return app.parlance.sessions  # type: ignore[attr-defined]
+    return app.parlance.sessions
 
 
-def _answer(response: object) -> str:
-    assert response.status == 200, response.text  # type: ignore[attr-defined]
-    return response.json().get("text", "")  # type: ignore[attr-defined]
+def _answer(response: SentResponse) -> str:
+    assert response.status == 200, response.text
+    return response.json().get("text", "")
 
 
-def _ephemeral_posts(emulator: object) -> list[str]:
-    return [post.get("text", "") for post in emulator.response_url_posts()]  # type: ignore[attr-defined]
+def _ephemeral_posts(emulator: SlackEmulator) -> list[str]:
+    return [post.get("text", "") for post in emulator.response_url_posts()]
 
 
-def test_bad_sentiment_input_is_answered_clearly_in_the_ack(sender: object) -> None:
+def test_bad_sentiment_input_is_answered_clearly_in_the_ack(sender: SlackSender) -> None:
     cases = {
         "hourly": "I don't know `/sentiment hourly`",
         "daily 25:00": "`25:00` is not a time of day",
@@ -59,47 +60,49 @@ def test_bad_sentiment_input_is_answered_clearly_in_the_ack(sender: object) -> N
         "": "Channel mood digests",
     }
     for text, says in cases.items():
-        answer = _answer(sender.command("/sentiment", text, user_id=ALICE, channel_id=CHANNEL))  # type: ignore[attr-defined]
+        answer = _answer(sender.command("/sentiment", text, user_id=ALICE, channel_id=CHANNEL))
         assert says in answer, (text, answer)
 
 
 def test_daily_and_weekly_use_the_callers_time_zone_and_status_shows_them(
-    sender: object, emulator: object, app: RunningApp
+    sender: SlackSender, emulator: SlackEmulator, app: RunningApp
 ) -> None:
-    sender.command("/sentiment", "daily 09:30", user_id=ALICE, channel_id=CHANNEL)  # type: ignore[attr-defined]
+    sender.command("/sentiment", "daily 09:30", user_id=ALICE, channel_id=CHANNEL)
     wait_until(lambda: len(_ephemeral_posts(emulator)) == 1)
-    assert emulator.calls("users.info")[0].args["user"] == ALICE  # type: ignore[attr-defined]
+    assert emulator.calls("users.info")[0].args["user"] == ALICE
     with _sessions(app)() as session:
         stored = digests.channel_sentiment(session=session, team_id=TEAM, channel_id=CHANNEL)
     local = dt.datetime.now(dt.UTC).astimezone(ZoneInfo("Europe/Paris"))
-    offset = int(local.utcoffset().total_seconds() // 3600)  # type: ignore[union-attr]
+    utc_offset = local.utcoffset()
+    assert utc_offset is not None  # a time zone's datetime always has one
+    offset = int(utc_offset.total_seconds() // 3600)
     assert stored.schedule == f"daily {9 - offset:02d}:30" and stored.timezone == "Europe/Paris"
     assert "every day at 09:30 (Europe/Paris" in _ephemeral_posts(emulator)[0]
 
-    sender.command("/sentiment", "weekly fri 17:00", user_id=ALICE, channel_id=CHANNEL)  # type: ignore[attr-defined]
+    sender.command("/sentiment", "weekly fri 17:00", user_id=ALICE, channel_id=CHANNEL)
     wait_until(lambda: len(_ephemeral_posts(emulator)) == 2)
     assert "every Friday at 17:00 (Europe/Paris" in _ephemeral_posts(emulator)[1]
 
-    sender.command("/sentiment", "status", user_id=ALICE, channel_id=CHANNEL)  # type: ignore[attr-defined]
+    sender.command("/sentiment", "status", user_id=ALICE, channel_id=CHANNEL)
     wait_until(lambda: len(_ephemeral_posts(emulator)) == 3)
     assert (
         "every Friday at 17:00" in _ephemeral_posts(emulator)[2]
         and "waiting to be scored: 0" in _ephemeral_posts(emulator)[2]
     )
 
-    assert _answer(sender.command("/sentiment", "off", user_id=ALICE, channel_id=CHANNEL)) == texts.OFF  # type: ignore[attr-defined]
+    assert _answer(sender.command("/sentiment", "off", user_id=ALICE, channel_id=CHANNEL)) == texts.OFF
     with _sessions(app)() as session:
         assert digests.channel_sentiment(session=session, team_id=TEAM, channel_id=CHANNEL).schedule is None
 
 
-def _post_and_score(sender: object, app: RunningApp, lines: list[tuple[str, float, str | None]]) -> list[str]:
+def _post_and_score(sender: SlackSender, app: RunningApp, lines: list[tuple[str, float, str | None]]) -> list[str]:
     """Sends messages as Slack would (so the emulator holds them for permalinks) and stores scores for them."""
     now = time.time()
-    sent = []
+    sent: list[str] = []
     for i, (text, _, thread) in enumerate(lines):
         ts = f"{now - 3600 + i:.6f}"
         thread_ts = sent[int(thread)] if thread is not None else None
-        sender.event(sender.message_event(CHANNEL, ALICE, text, ts=ts, thread_ts=thread_ts))  # type: ignore[attr-defined]
+        sender.event(sender.message_event(CHANNEL, ALICE, text, ts=ts, thread_ts=thread_ts))
         sent.append(ts)
     with _sessions(app).begin() as session:
         pending = scores.unscored_messages(session=session, team_id=TEAM, channel_id=CHANNEL, limit=100)
@@ -112,7 +115,7 @@ def _post_and_score(sender: object, app: RunningApp, lines: list[tuple[str, floa
 
 
 def test_sentiment_now_posts_a_digest_with_its_chart_through_the_v2_upload(
-    sender: object, emulator: object, app: RunningApp
+    sender: SlackSender, emulator: SlackEmulator, app: RunningApp
 ) -> None:
     sent = _post_and_score(
         sender,
@@ -126,14 +129,14 @@ def test_sentiment_now_posts_a_digest_with_its_chart_through_the_v2_upload(
             ("sounds good", 0.3, "4"),
         ],
     )
-    answer = _answer(sender.command("/sentiment", "now", user_id=ALICE, channel_id=CHANNEL))  # type: ignore[attr-defined]
+    answer = _answer(sender.command("/sentiment", "now", user_id=ALICE, channel_id=CHANNEL))
     assert answer == texts.NOW.format(span="the last 24 hours")
-    emulator.wait_for("files.completeUploadExternal", timeout=30)  # type: ignore[attr-defined]
-    assert [c.method for c in emulator.calls() if c.method.startswith("files.")] == [  # type: ignore[attr-defined]
+    emulator.wait_for("files.completeUploadExternal", timeout=30)
+    assert [c.method for c in emulator.calls() if c.method.startswith("files.")] == [
         "files.getUploadURLExternal",
         "files.completeUploadExternal",
     ]
-    [upload] = emulator.uploaded_files  # type: ignore[attr-defined]
+    [upload] = emulator.uploaded_files
     assert upload["channel_id"] == CHANNEL and upload["content"].startswith(b"\x89PNG")
     comment = upload["initial_comment"]
     assert "Mood: *neutral* (mean +0.08" in comment  # (0.9 + 0.7 - 0.8 - 0.6 + 0.0 + 0.3) / 6
@@ -145,24 +148,26 @@ def test_sentiment_now_posts_a_digest_with_its_chart_through_the_v2_upload(
         assert digests.count_digests(session=session, team_id=TEAM, channel_id=CHANNEL) == 1
 
 
-def test_a_quiet_channel_gets_a_short_not_enough_digest_without_a_chart(sender: object, emulator: object) -> None:
-    sender.command("/sentiment", "now", user_id=ALICE, channel_id=CHANNEL)  # type: ignore[attr-defined]
-    [post] = emulator.wait_for("chat.postMessage", timeout=15)  # type: ignore[attr-defined]
+def test_a_quiet_channel_gets_a_short_not_enough_digest_without_a_chart(
+    sender: SlackSender, emulator: SlackEmulator
+) -> None:
+    sender.command("/sentiment", "now", user_id=ALICE, channel_id=CHANNEL)
+    [post] = emulator.wait_for("chat.postMessage", timeout=15)
     assert "not enough messages" in post.args["text"] and post.args["channel"] == CHANNEL
-    assert emulator.uploaded_files == []  # type: ignore[attr-defined]
+    assert emulator.uploaded_files == []
 
 
 @pytest.mark.parametrize("chart", [True, False], ids=["chart", "text-only"])
 def test_a_digest_slack_took_but_never_confirmed_is_not_posted_again(
-    sender: object, emulator: object, app: RunningApp, chart: bool
+    sender: SlackSender, emulator: SlackEmulator, app: RunningApp, chart: bool
 ) -> None:
     """The connection breaks after Slack shared the chart (or posted the short digest), so the digest is not marked
     posted: the job retries, finds it in the channel, and marks it instead of posting a second one."""
     if chart:
         _post_and_score(sender, app, [(f"message {i}", 0.5 if i % 2 else -0.5, None) for i in range(6)])
     method = "files.completeUploadExternal" if chart else "chat.postMessage"
-    emulator.fail(method, status=0, carried_out=True)  # type: ignore[attr-defined]
-    sender.command("/sentiment", "now", user_id=ALICE, channel_id=CHANNEL)  # type: ignore[attr-defined]
+    emulator.fail(method, status=0, carried_out=True)
+    sender.command("/sentiment", "now", user_id=ALICE, channel_id=CHANNEL)
 
     def posted() -> bool:
         with _sessions(app)() as session:
@@ -171,31 +176,33 @@ def test_a_digest_slack_took_but_never_confirmed_is_not_posted_again(
 
     wait_until(posted)
     time.sleep(0.5)  # a second digest would show itself now
-    ours = [m for m in emulator.messages(CHANNEL) if m.get("user") == BOT_USER]  # type: ignore[attr-defined]
-    assert len(ours) == 1 and len(emulator.uploaded_files) == int(chart)  # type: ignore[attr-defined]
-    assert [call.status for call in emulator.calls(method)] == [0]  # type: ignore[attr-defined]
+    ours = [m for m in emulator.messages(CHANNEL) if m.get("user") == BOT_USER]
+    assert len(ours) == 1 and len(emulator.uploaded_files) == int(chart)
+    assert [call.status for call in emulator.calls(method)] == [0]
     with _sessions(app)() as session:
         assert jobs.count_jobs(session=session, team_id=TEAM, channel_id=CHANNEL, state=jobs.DONE) == 1
 
 
-def test_forget_deletes_the_channels_scores(sender: object, app: RunningApp) -> None:
+def test_forget_deletes_the_channels_scores(sender: SlackSender, app: RunningApp) -> None:
     _post_and_score(sender, app, [("nice", 0.5, None), ("bad", -0.5, None)])
-    answer = _answer(sender.command("/sentiment", "forget", user_id=ALICE, channel_id=CHANNEL))  # type: ignore[attr-defined]
+    answer = _answer(sender.command("/sentiment", "forget", user_id=ALICE, channel_id=CHANNEL))
     assert answer == texts.FORGOTTEN.format(count=2)
     with _sessions(app)() as session:
         assert scores.count_unscored(session=session, team_id=TEAM, channel_id=CHANNEL) == 0  # opted out
         assert digests.channel_sentiment(session=session, team_id=TEAM, channel_id=CHANNEL).opted_out
 
 
-def test_the_app_home_shows_schedules_and_the_30_day_trend(sender: object, emulator: object, app: RunningApp) -> None:
+def test_the_app_home_shows_schedules_and_the_30_day_trend(
+    sender: SlackSender, emulator: SlackEmulator, app: RunningApp
+) -> None:
     _post_and_score(sender, app, [("great", 0.8, None), ("meh", -0.2, None)])
     with _sessions(app).begin() as session:
         digests.set_schedule(session=session, team_id=TEAM, channel_id=CHANNEL, schedule="daily 08:00",
                              timezone="Europe/Paris")  # fmt: skip
     home = {"type": "app_home_opened", "user": ALICE, "channel": "D0ALICE", "tab": "home"}
-    assert sender.event(home).status == 200  # type: ignore[attr-defined]
-    emulator.wait_for("views.publish")  # type: ignore[attr-defined]
-    view = emulator.home_views[ALICE]  # type: ignore[attr-defined]
+    assert sender.event(home).status == 200
+    emulator.wait_for("views.publish")
+    view = emulator.home_views[ALICE]
     text = "\n".join(b["text"]["text"] for b in view["blocks"] if b["type"] == "section")
     assert f"<#{CHANNEL}>" in text and "every day at" in text and "over 2 messages" in text
 
@@ -212,7 +219,7 @@ def _schedule_due_an_hour_ago(sessions: sessionmaker[Session]) -> str:
 
 
 def _clock(app: RunningApp, *, run_jobs: bool = True) -> DigestClock:
-    engine = app.parlance.engine  # type: ignore[attr-defined]
+    engine = app.parlance.engine
     return DigestClock(engine=engine, sessions=_sessions(app), sync_seconds=3600, run_jobs=run_jobs)
 
 
@@ -238,7 +245,7 @@ def test_a_schedule_survives_a_clock_restart(app: RunningApp) -> None:
         second.stop()
 
 
-def test_an_outage_over_three_periods_sends_exactly_one_digest(app: RunningApp, emulator: object) -> None:
+def test_an_outage_over_three_periods_sends_exactly_one_digest(app: RunningApp, emulator: SlackEmulator) -> None:
     sessions = _sessions(app)
     _schedule_due_an_hour_ago(sessions)
     setup = _clock(app, run_jobs=False)
@@ -253,10 +260,10 @@ def test_an_outage_over_three_periods_sends_exactly_one_digest(app: RunningApp, 
     back.start()
     try:
         wait_until(lambda: _digest_jobs(sessions) >= 1)
-        emulator.wait_for("chat.postMessage", timeout=15)  # type: ignore[attr-defined]
+        emulator.wait_for("chat.postMessage", timeout=15)
         time.sleep(1.0)
         assert _digest_jobs(sessions) == 1
-        assert len(emulator.calls("chat.postMessage")) == 1  # type: ignore[attr-defined]
+        assert len(emulator.calls("chat.postMessage")) == 1
         assert back.next_run(TEAM, CHANNEL) == planned  # and it is back on its daily beat
     finally:
         back.stop()
@@ -265,7 +272,7 @@ def test_an_outage_over_three_periods_sends_exactly_one_digest(app: RunningApp, 
 
 
 def test_two_clock_processes_on_one_database_send_each_digest_once(
-    app: RunningApp, emulator: object, database_url: str, tmp_path: Path
+    app: RunningApp, emulator: SlackEmulator, database_url: str, tmp_path: Path
 ) -> None:
     sessions = _sessions(app)
     _schedule_due_an_hour_ago(sessions)
@@ -283,11 +290,11 @@ def test_two_clock_processes_on_one_database_send_each_digest_once(
     ]
     try:
         wait_until(lambda: _digest_jobs(sessions) >= 1, timeout=60)
-        emulator.wait_for("chat.postMessage", timeout=15)  # type: ignore[attr-defined]
+        emulator.wait_for("chat.postMessage", timeout=15)
         time.sleep(2.0)  # room for a second digest to show itself
         assert all(clock.poll() is None for clock in clocks), "a clock process exited"
         assert _digest_jobs(sessions) == 1
-        assert len(emulator.calls("chat.postMessage")) == 1  # type: ignore[attr-defined]
+        assert len(emulator.calls("chat.postMessage")) == 1
     finally:
         for clock in clocks:
             clock.terminate()

@@ -17,7 +17,7 @@ import httpx
 import psutil
 import pytest
 
-from bot.emulator import SlackSender
+from bot.emulator import SlackEmulator, SlackSender
 from bot.jobs.dispatch import Dispatcher
 from storage import jobs
 from storage.db import make_engine, make_session_factory
@@ -36,11 +36,11 @@ def model_server() -> Iterator[ModelServer]:
         yield server
 
 
-def _env(emulator: object, database_url: str, model_url: str, port: int) -> dict[str, str]:
+def _env(emulator: SlackEmulator, database_url: str, model_url: str, port: int) -> dict[str, str]:
     return {
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": emulator.api_url,  # type: ignore[attr-defined]
+        "SLACK_API_URL": emulator.api_url,
         "DATABASE_URL": database_url,
         "MODEL_URL": model_url,
         "PORT": str(port),

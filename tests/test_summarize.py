@@ -11,9 +11,10 @@ import pytest
 from bot.eval.summarize import parse_dialogue, references
 from bot.model.client import ModelUnavailable, OpenAICompatibleClient, PromptTooLong
 from handlers.qa.grounding import check
-from handlers.summarize.extractive import split_sentences, trim
+from handlers.summarize.cues import trim
 from handlers.summarize.summary import Summary, summarize
 from handlers.text.lines import ChatLine
+from handlers.text.sentences import split_sentences
 from tests.scripted_model import ScriptedModel
 
 
@@ -197,3 +198,14 @@ def test_real_worker_summarizes_more_than_one_window(worker_url: str) -> None:
         assert point.sources and all(line in lines for line in point.sources)
         if not point.rephrased:
             assert point.text in point.sources[0].text
+
+
+def test_grounding_matches_a_rephrasing_in_another_inflection() -> None:
+    """The shared Snowball stemmer meets "shipping" and "ships": a faithful rephrasing is not dropped."""
+    assert check("Priya is shipping the release on Friday", ["priya ships the release friday"]).ok
+
+
+def test_sentences_split_in_any_script_and_keep_closing_quotes() -> None:
+    assert split_sentences('He said "stop." Then we left.') == ['He said "stop."', "Then we left."]
+    assert split_sentences("Привет. Как дела?") == ["Привет.", "Как дела?"]
+    assert split_sentences("今日は晴れ。明日は雨！") == ["今日は晴れ。", "明日は雨！"]

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from bot import texts
-from bot.jobs.runners.context import RunnerContext
+from bot.jobs.runners.deps import RunnerDeps
 from bot.jobs.runners.summarize import SummarizeRunner, render_summary, span_after_the
+from bot.slack.directory import Directory
 from handlers.summarize.summary import Summary, SummaryPoint, is_to_or_from_bot, summarize
 from handlers.text.lines import ChatLine, readable_text
 from storage.jobs import ClaimedJob
@@ -108,33 +109,34 @@ class Runner(SummarizeRunner):
     """The real runner over stored rows, without Slack: what it read, and what it answered."""
 
     def __init__(self, rows: list[StoredMessage]) -> None:
-        super().__init__(FakeContext())
+        teams = FakeTeams()
+        directory = Directory(FakeUsers(), teams=teams)  # type: ignore[arg-type]
+        deps = RunnerDeps(client=None, sessions=None, teams=teams, directory=directory)  # type: ignore[arg-type]
+        super().__init__(deps, FakeDelivery())  # type: ignore[arg-type]
         self.rows = rows
 
     def _messages(self, job: ClaimedJob) -> list[StoredMessage]:
         return self.rows
 
 
-class FakeContext(RunnerContext):
-    def __init__(self) -> None:  # only what the summarize runner uses
-        self.model = None
-        self.summary_model_writes = False
-        self.answers: list[str] = []
+class FakeUsers:
+    """users.info, as the directory calls it."""
 
-    @property
-    def bot_user_id(self) -> str | None:
+    def users_info(self, *, user: str, include_locale: bool) -> dict[str, Any]:
+        return {"user": {"id": user, "name": NAMES[user]}}
+
+
+class FakeTeams:
+    def bot_user_id(self, team_id: str | None) -> str | None:
         return BOT
 
-    def name(self, team_id: str, user_id: str | None) -> str:
-        return NAMES.get(user_id or "", "someone")
+    def workspace_url(self, team_id: str | None) -> str:
+        return "https://t.slack.com/"
 
-    def line(self, team_id: str, channel_id: str, message: StoredMessage) -> ChatLine:
-        return ChatLine(
-            ts=message.ts,
-            speaker=self.name(team_id, message.user_id),
-            text=readable_text(message.text, lambda uid: self.name(team_id, uid)),
-            url=f"https://t.slack.com/archives/C1/p{message.ts.replace('.', '')}",
-        )
+
+class FakeDelivery:
+    def __init__(self) -> None:
+        self.answers: list[str] = []
 
     def reply_to_caller(self, job: ClaimedJob, text: str, *, blocks: Any = None) -> None:
         self.answers.append(text)
@@ -154,7 +156,7 @@ def test_the_runner_summarizes_only_what_the_team_said() -> None:
     rows = [stored(n, user, text) for n, (user, text) in enumerate(PLANNING)]
     runner = Runner(rows)
     runner(job({"user": "U1", "span": "today (UTC)"}))
-    [answer] = runner.ctx.answers
+    [answer] = runner.delivery.answers
     assert answer.startswith("*Summary of today (UTC)* · 8 messages\n")
     assert "when is the code freeze" not in answer and "who owns the runbook" not in answer
     assert "remind everyone" not in answer and "Tuesday the 11th [1]" not in answer
@@ -165,7 +167,7 @@ def test_the_runner_summarizes_only_what_the_team_said() -> None:
 def test_the_runner_says_so_when_only_the_bot_was_talked_to() -> None:
     runner = Runner([stored(0, "U1", f"<@{BOT}> hi"), stored(1, BOT, "Hello!")])
     runner(job({"user": "U1", "span": "last 2 messages"}))
-    assert runner.ctx.answers == ["I found no messages from the last 2 messages to summarize."]
+    assert runner.delivery.answers == ["I found no messages from the last 2 messages to summarize."]
 
 
 # -- what a reader sees ----------------------------------------------------------------------------------------

@@ -21,14 +21,15 @@ import pytest
 
 from bot.model.client import ChatMessage, ChatOptions, ModelUnavailable, OpenAICompatibleClient, PromptTooLong
 from handlers.text.markup import protect, restore
-from handlers.translate.checks import guess_language, rejection
+from handlers.translate.checks import rejection
+from handlers.translate.scripts import guess_language
 from handlers.translate.translation import (
     NOTHING_TO_TRANSLATE,
     UNRELIABLE,
     build_messages,
     build_prompt,
+    pieces_of,
     prompt_style,
-    split_sentences,
     translate,
 )
 from tests.scripted_model import ScriptedModel
@@ -162,10 +163,10 @@ def test_language_guess_is_cautious() -> None:
 
 def test_long_lines_are_cut_at_sentence_ends() -> None:
     sentence = "This sentence is about forty characters. "
-    pieces = split_sentences((sentence * 20).strip(), limit=100)
+    pieces = pieces_of((sentence * 20).strip(), limit=100)
     assert all(len(p) <= 100 for p in pieces) and len(pieces) == 10
     assert " ".join(pieces) == (sentence * 20).strip()
-    assert split_sentences("short") == ["short"]
+    assert pieces_of("short") == ["short"]
 
 
 # ---------------------------------------------------------------------------------------------- the pipeline
@@ -459,3 +460,9 @@ def test_ordinary_release_planning_messages_keep_what_a_reader_checks(model_url:
         has_kana = bool(re.search(r"[\u3040-\u30ff]", text))
         assert has_kana if target == "ja" else not has_kana, (said.text, text)
         assert text != said.text
+
+
+def test_long_lines_keep_their_closing_quotes_when_cut() -> None:
+    line = 'He said "stop." ' * 30
+    pieces = pieces_of(line.strip(), limit=100)
+    assert len(pieces) > 1 and " ".join(pieces) == line.strip()

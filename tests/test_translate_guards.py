@@ -8,16 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.translate.checks import (
-    has_negation,
-    is_negative,
-    meaning_lost,
-    missing_dates,
-    missing_names,
-    missing_numbers,
-    names_in,
-    rejection,
-)
+from handlers.translate.checks import meaning_lost, rejection
+from handlers.translate.names import missing_names, names_in
+from handlers.translate.negation import has_negation, is_negative
+from handlers.translate.numbers import missing_dates, missing_numbers
 
 # ---------------------------------------------------------------------------------------------- numbers and times
 

@@ -1,4 +1,4 @@
-"""`python -m bot.background.clock`: the scheduler that starts sentiment digests (the Procfile's `clock`).
+"""`python -m bot clock`: the scheduler that starts sentiment digests (the Procfile's `clock`).
 
 APScheduler 3 keeps one cron job per scheduled channel in its SQLAlchemy job store, in the same database as
 everything else, so a schedule and its next run time survive restarts. Our own table (channel_settings) is the
@@ -31,15 +31,14 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.jobs.enqueue import enqueue_digest_job
 from handlers.sentiment.schedule import Period, Spec, latest_period, parse_spec
 from storage import channel_settings as digest_queries
-from storage import jobs as job_queries
-from storage import retention as retention_queries
+from storage import forgetting
 
 logger = logging.getLogger(__name__)
 
 JOBSTORE = "default"
-DIGEST_JOB_KIND = "sentiment_digest"
 DEFAULT_SYNC_SECONDS = 30.0
 HOUSEKEEPING_EVERY = dt.timedelta(hours=1)
 HOUSEKEEPING_FIRST_RUN = dt.timedelta(minutes=1)  # soon after start, but not in the middle of starting up
@@ -52,24 +51,12 @@ _SESSIONS: dict[str, sessionmaker[Session]] = {}
 _WAKERS: dict[str, Callable[[], None]] = {}
 
 
-def enqueue_digest_job(*, session: Session, team_id: str, channel_id: str, digest_id: int) -> None:
-    """Queues the posting of a claimed digest; one job per digest row, however often this is called."""
-    job_queries.enqueue_job(
-        session=session,
-        team_id=team_id,
-        channel_id=channel_id,
-        kind=DIGEST_JOB_KIND,
-        payload={"digest_id": digest_id},
-        dedupe_key=f"digest:{digest_id}",
-    )
-
-
 def database_key(url: str) -> str:
     return hashlib.sha256(url.encode()).hexdigest()[:16]
 
 
 def job_id(team_id: str, channel_id: str) -> str:
-    return f"{retention_queries.SCHEDULED_DIGEST_PREFIX}{team_id}:{channel_id}"
+    return f"{forgetting.SCHEDULED_DIGEST_PREFIX}{team_id}:{channel_id}"
 
 
 def fire_digest(db_key: str, team_id: str, channel_id: str, spec_text: str) -> int | None:
@@ -243,7 +230,7 @@ class DigestClock:
         cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=self._retention_days)
         try:
             with self._sessions() as session:
-                return retention_queries.purge_older_than(session=session, cutoff=cutoff)
+                return forgetting.purge_older_than(session=session, cutoff=cutoff)
         except Exception:
             logger.exception("retention purge failed; it runs again within the hour")
             return 0
@@ -252,7 +239,7 @@ class DigestClock:
         """Event ids and finished jobs past their use, whatever the retention."""
         try:
             with self._sessions() as session:
-                pruned = retention_queries.prune_bookkeeping(session=session)
+                pruned = forgetting.prune_bookkeeping(session=session)
         except Exception:
             logger.exception("pruning event ids and finished jobs failed; it runs again within the hour")
             return
@@ -292,27 +279,27 @@ def _store_only_scheduler() -> type:
     return StoreOnlyScheduler
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bot.background.clock", description="Parlance's digest scheduler")
-    parser.add_argument("--sync-seconds", type=float, default=DEFAULT_SYNC_SECONDS)
-    args = parser.parse_args(argv)
-    from bot.settings import SettingsError, exit_on_settings_error, get_settings
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `python -m bot clock` (bot/cli.py)."""
+    parser.add_argument(
+        "--sync-seconds",
+        type=float,
+        default=DEFAULT_SYNC_SECONDS,
+        help="how often the job store is brought in line with the channels' schedules (default: %(default)s)",
+    )
+
+
+def run_until_stopped(*, database_url: str, retention_days: int | None, sync_seconds: float) -> None:
+    """`python -m bot clock` once the settings are read and logging is set: runs until SIGTERM or SIGINT."""
     from storage.db import make_engine, make_session_factory, migrate
 
-    try:
-        settings = get_settings()
-    except SettingsError as exc:
-        exit_on_settings_error(exc)
-        return
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
-    engine = make_engine(settings.database_url)
+    engine = make_engine(database_url)
     migrate(engine)
     clock = DigestClock(
         engine=engine,
         sessions=make_session_factory(engine),
-        sync_seconds=args.sync_seconds,
-        retention_days=settings.retention_days,
+        sync_seconds=sync_seconds,
+        retention_days=retention_days,
     )
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -324,8 +311,11 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    # Run the importable module's main, not this __main__ copy: jobs name `bot.background.clock:fire_digest`,
-    # which must find the session factory registered by the clock that is running.
-    from bot.background.clock import main as clock_main
+    # `python -m bot.background.clock` is `python -m bot clock`, whose code imports this module by its name and runs
+    # it there, not in this __main__ copy: jobs name `bot.background.clock:fire_digest`, which must find the session
+    # factory registered by the clock that is running.
+    import sys
 
-    clock_main()
+    from bot.cli import main as cli_main
+
+    sys.exit(cli_main(["clock", *sys.argv[1:]]))

@@ -1,6 +1,6 @@
 """The background scorer: a thread in the web process that gives every stored message its sentiment.
 
-It lives in the web process because that is where the model client is (RunnerContext.model); the clock process
+It lives in the web process because that is where the model client is (RunnerDeps.model); the clock process
 has no model. Each round takes up to `batch_size` pending messages (new, or edited since they were scored) from
 the channels that have some, scores them in one batched model call and stores the scores. Several web processes
 may each run one: a message scored twice costs a little model time and nothing else.
@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.jobs.kinds import JobKind
 from bot.model.client import ModelClient, ModelError
 from handlers.sentiment.scoring import Method, score_texts
 from storage import sentiment_scores as sentiment_queries
@@ -25,7 +26,7 @@ from storage.sentiment_scores import PendingMessage, Score
 
 logger = logging.getLogger(__name__)
 
-SENTIMENT_JOB_KINDS = ("sentiment_digest", "sentiment_command", "sentiment_home")
+SENTIMENT_JOB_KINDS = (JobKind.SENTIMENT_DIGEST, JobKind.SENTIMENT_COMMAND, JobKind.SENTIMENT_HOME)
 
 
 def score_pending(

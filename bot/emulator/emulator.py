@@ -222,15 +222,6 @@ class SlackEmulator(EmulatedTeam):
         )
         return self.socket_send("slash_commands", payload)
 
-    def socket_message_shortcut(
-        self, callback_id: str, *, message: dict[str, Any], channel_id: str, user_id: str, user_name: str = "alice"
-    ) -> str:
-        url = self.response_urls.new(channel_id=channel_id, user_id=user_id)
-        payload = self.events.message_shortcut(
-            callback_id, message=message, channel_id=channel_id, user_id=user_id, user_name=user_name, response_url=url
-        )
-        return self.socket_send("interactive", payload)
-
     def socket_acks(self) -> list[dict[str, Any]]:
         """Acks from the client, in arrival order; each has envelope_id and, if sent, payload."""
         return self._socket.acks() if self._socket else []
@@ -241,10 +232,6 @@ class SlackEmulator(EmulatedTeam):
 
     def wait_socket_ack(self, envelope_id: str, timeout: float = 10.0) -> dict[str, Any]:
         return self._socket_server().wait_ack(envelope_id, timeout)
-
-    def socket_disconnect(self, reason: str = "refresh_requested") -> None:
-        """Send Slack's `disconnect` message; a well-behaved client opens a new connection."""
-        self._socket_server().disconnect(reason)
 
     def socket_ping(self, timeout: float = 5.0) -> float:
         """Ping the client; returns the round-trip seconds or raises if no pong comes."""

@@ -175,15 +175,6 @@ class SocketModeServer:
                 )
             return dict(found() or {})
 
-    def disconnect(self, reason: str = "refresh_requested") -> None:
-        """Ask connected clients to reconnect, as Slack does before it rotates a host."""
-        with self._cond:
-            connections = list(self._connections)
-        for connection in connections:
-            connection.send(
-                json.dumps({"type": "disconnect", "reason": reason, "debug_info": {"host": "applink-emulator"}})
-            )
-
     def ping(self, timeout: float = 5.0) -> float:
         """Ping the newest client and return the round trip in seconds (proves the client answers pongs)."""
         with self._cond:

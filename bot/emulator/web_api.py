@@ -281,6 +281,7 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "SlackEmulator"
+    server: _Server  # the handler only ever runs under the emulator's server
 
     def do_GET(self) -> None:
         self._route()
@@ -289,7 +290,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._route()
 
     def _route(self) -> None:
-        api = self.server.web_api  # type: ignore[attr-defined]
+        api = self.server.web_api
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}

@@ -271,7 +271,7 @@ class Workspace:
                 return False
             thread_ts = message.get("thread_ts")
             if thread_ts == ts and message.get("reply_count"):
-                keep = {
+                keep: dict[str, Any] = {
                     k: message[k]
                     for k in ("ts", "thread_ts", "reply_count", "reply_users", "reply_users_count", "latest_reply")
                     if k in message

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from handlers.sentiment.scoring import HEAD_PATH, Head, Sentiment, default_head, normalize, score_texts
+from bot.model.client import ModelClient
+from handlers.sentiment.scoring import HEAD_PATH, Head, Label, Sentiment, default_head, normalize, score_texts
 
 RIDGE_LAMBDA = 3.0
 BATCH = 64
@@ -61,7 +62,7 @@ def gold_class(rating: float) -> str:
     return "positive" if rating > 0.5 else "negative" if rating < -0.5 else "neutral"
 
 
-def pearson(xs: Sequence[float], ys: Sequence[float]) -> float:
+def pearson(xs: Sequence[float] | np.ndarray, ys: Sequence[float] | np.ndarray) -> float:
     x, y = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
     if x.std() == 0 or y.std() == 0:
         return 0.0
@@ -82,8 +83,8 @@ def word_list_score(text: str) -> Sentiment:
     words = re.findall(r"[a-z']+", normalize(text).lower())
     raw = sum((w in _POSITIVE) - (w in _NEGATIVE) for w in words)
     score = max(-1.0, min(1.0, raw / 2))
-    label = "positive" if raw > 0 else "negative" if raw < 0 else "neutral"
-    return Sentiment(label, score, score * 4)  # type: ignore[arg-type]
+    label: Label = "positive" if raw > 0 else "negative" if raw < 0 else "neutral"
+    return Sentiment(label, score, score * 4)
 
 
 def _report(name: str, rows: Sequence[Row], predictions: Sequence[Sentiment]) -> None:
@@ -137,12 +138,12 @@ def _score_all(texts: Sequence[str], score: Callable[[Sequence[str]], list[Senti
     return results
 
 
-def _train(rows: Sequence[Row], model: object) -> int:
+def _train(rows: Sequence[Row], model: ModelClient) -> int:
     """Ridge regression on the even ids' embeddings, thresholds by 5-fold CV macro-F1 on the same rows."""
     train = [row for row in rows if row.id % 2 == 0]
     vectors: list[list[float]] = []
     for start in range(0, len(train), BATCH):
-        vectors.extend(model.embed([normalize(row.text) for row in train[start : start + BATCH]]))  # type: ignore[attr-defined]
+        vectors.extend(model.embed([normalize(row.text) for row in train[start : start + BATCH]]))
     x = np.hstack([np.asarray(vectors), np.ones((len(train), 1))])
     y = np.asarray([row.rating for row in train])
     folds = np.arange(len(train)) % 5

@@ -7,7 +7,6 @@ can never ping @channel, @here, @everyone, a user group or a user.
 from __future__ import annotations
 
 import logging
-import re
 from decimal import Decimal
 from itertools import islice
 from typing import Any
@@ -20,6 +19,8 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.webhook import WebhookClient
 
+from handlers.text import markup
+
 logger = logging.getLogger(__name__)
 
 # Slack rejects a message over 40,000 characters; a section block's text is capped at 3,000. We keep each
@@ -27,9 +28,9 @@ logger = logging.getLogger(__name__)
 MAX_CHUNK = 3000
 ZERO_WIDTH_SPACE = "\u200b"
 
-_SPECIAL_MENTION = re.compile(r"<!(?P<name>channel|here|everyone|subteam\^[A-Z0-9]+)(?:\|[^>]*)?>", re.I)
-_USER_MENTION = re.compile(r"<@(?P<id>[UW][A-Z0-9]+)(?:\|[^>]*)?>")
-_BARE_SPECIAL = re.compile(r"(?<![\w<])@(channel|here|everyone)\b", re.I)
+_SPECIAL_MENTION = markup.PING
+_USER_MENTION = markup.USER
+_BARE_SPECIAL = markup.TYPED_PING
 
 
 def neutralize_mentions(text: str, *, allowed_users: frozenset[str] = frozenset()) -> str:
@@ -110,7 +111,7 @@ class RepeatableCallsRetryHandler(ConnectionErrorRetryHandler):
 
     A broken connection does not say whether Slack carried the call out. Repeating a read or an edit is harmless;
     repeating chat.postMessage can post the same answer twice. Those calls fail to the job instead, whose retry
-    first looks for the message it may already have posted (RunnerContext.earlier_replies).
+    first looks for the message it may already have posted (bot.jobs.delivery.Delivery.earlier_replies).
     """
 
     def _can_retry(
@@ -159,7 +160,7 @@ def respond_ephemeral(
     """Answers only the caller: through the command's response_url when we have one, else chat.postEphemeral."""
     chunks = split_for_slack(text)
     for index, chunk in enumerate(chunks):
-        extra = {"blocks": blocks} if blocks and index == len(chunks) - 1 else {}
+        extra: dict[str, Any] = {"blocks": blocks} if blocks and index == len(chunks) - 1 else {}
         if response_url:
             webhook = WebhookClient(response_url, retry_handlers=client.retry_handlers)
             result = webhook.send(text=chunk, response_type="ephemeral", **extra)

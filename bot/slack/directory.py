@@ -1,8 +1,9 @@
-"""Names and links: user ids → display names (cached users.info), message ts → permalinks.
+"""People and links: user ids → what we use of a user (one cached users.info), message ts → permalinks.
 
-Skills see people by name, never by raw id, and cite messages by permalink. Permalinks are built from the
-workspace URL that auth.test returns, the same shape chat.getPermalink answers, so citing ten messages costs
-no API calls. The URL is that of the workspace the current job acts for (bot/slack/teams.py).
+Skills see people by name, never by raw id, and cite messages by permalink; /translate reads the caller's
+language and /sentiment their time zone from the same cached user. Permalinks are built from the workspace URL
+that auth.test returns, the same shape chat.getPermalink answers, so citing ten messages (or linking a digest's
+threads) costs no API calls. The URL is that of the workspace the current job acts for (bot/slack/teams.py).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -18,43 +20,57 @@ from bot.slack.teams import Teams, current_team
 
 logger = logging.getLogger(__name__)
 
-NAME_TTL_SECONDS = 3600.0
+USER_TTL_SECONDS = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class SlackUser:
+    """What we use of a Slack user. When Slack would not say (users.info failed), the name is the id and the
+    rest is None: callers fall back (UTC, a language picker) rather than fail."""
+
+    id: str
+    name: str  # display name, else real name, else handle
+    tz: str | None  # IANA zone, e.g. "Europe/Paris"
+    locale: str | None  # e.g. "fr-FR"
 
 
 class Directory:
     def __init__(self, client: WebClient, *, teams: Teams) -> None:
         self._client = client
-        self._names: dict[tuple[str, str], tuple[str, float]] = {}
+        self._users: dict[tuple[str, str], tuple[SlackUser, float]] = {}
         self._lock = threading.Lock()
         self._teams = teams
 
-    def display_name(self, team_id: str, user_id: str | None) -> str:
-        if not user_id:
-            return "someone"
+    def user(self, team_id: str, user_id: str) -> SlackUser:
+        """The user, from users.info at most once an hour per workspace and user."""
         key = (team_id, user_id)
         with self._lock:
-            cached = self._names.get(key)
-        if cached and time.monotonic() - cached[1] < NAME_TTL_SECONDS:
+            cached = self._users.get(key)
+        if cached and time.monotonic() - cached[1] < USER_TTL_SECONDS:
             return cached[0]
-        name = self._lookup(user_id)
+        user = self._lookup(user_id)
         with self._lock:
-            self._names[key] = (name, time.monotonic())
-        return name
+            self._users[key] = (user, time.monotonic())
+        return user
 
-    def _lookup(self, user_id: str) -> str:
+    def display_name(self, team_id: str, user_id: str | None) -> str:
+        return self.user(team_id, user_id).name if user_id else "someone"
+
+    def _lookup(self, user_id: str) -> SlackUser:
         try:
-            user = self._client.users_info(user=user_id)["user"]
+            user = self._client.users_info(user=user_id, include_locale=True)["user"]
         except SlackApiError as exc:
             logger.info("users.info failed for a user (%s)", exc.response.get("error"))
-            return user_id
+            return SlackUser(id=user_id, name=user_id, tz=None, locale=None)
         profile = user.get("profile") or {}
-        return (
+        name = (
             profile.get("display_name")
             or profile.get("real_name")
             or user.get("real_name")
             or user.get("name")
             or user_id
         )
+        return SlackUser(id=user_id, name=name, tz=user.get("tz") or None, locale=user.get("locale") or None)
 
     def workspace_url(self) -> str:
         return self._teams.workspace_url(current_team.get())

@@ -7,7 +7,7 @@ jobs find theirs through `InstalledTeams` (bot/slack/teams.py).
 
 Slack sends `tokens_revoked` and `app_uninstalled` in both modes, and only one listener can take an event, so both
 are handled here: the revoked tokens leave the store, and an uninstall also deletes everything stored about the
-workspace (storage.retention.forget_team).
+workspace (storage.forgetting.forget_team).
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.settings import Settings
+from bot.slack.team_id import UNKNOWN_TEAM, team_id_of
 from bot.slack.teams import InstalledTeams
-from storage.retention import forget_team
+from storage.forgetting import forget_team
 
 logger = logging.getLogger(__name__)
 
@@ -125,10 +126,10 @@ class InstallListeners:
     def on_tokens_revoked(self, event: dict[str, Any], context: BoltContext, logger: logging.Logger) -> None:
         """A revoked bot token takes the team's installs with it: they hold nothing else we use (no user scopes
         are asked for). Revoked user tokens remove only those users' installs."""
-        team_id, tokens = context.team_id, event.get("tokens") or {}
+        team_id, tokens = team_id_of(context), event.get("tokens") or {}
         users, bots = list(tokens.get("oauth") or []), list(tokens.get("bot") or [])
         logger.info("tokens revoked in team %s: %d bot, %d user", team_id, len(bots), len(users))
-        if self._installs is None or team_id is None:
+        if self._installs is None or team_id == UNKNOWN_TEAM:
             return
         store = self._installs.store
         for user_id in users:
@@ -137,10 +138,10 @@ class InstallListeners:
             store.delete_all(enterprise_id=context.enterprise_id, team_id=team_id)
         self._installs.teams.forget(team_id)
 
-    def on_app_uninstalled(self, body: dict[str, Any], context: BoltContext, logger: logging.Logger) -> None:
+    def on_app_uninstalled(self, context: BoltContext, logger: logging.Logger) -> None:
         """The install goes first, so nothing new is taken from the team while its data is being deleted."""
-        team_id = context.team_id or body.get("team_id")
-        if not team_id:
+        team_id = team_id_of(context)
+        if team_id == UNKNOWN_TEAM:
             return
         if self._installs is not None:
             self._installs.store.delete_all(enterprise_id=context.enterprise_id, team_id=team_id)

@@ -2,7 +2,10 @@
 
 Every listener does only fast work before it returns (Bolt runs with process_before_response, so returning is
 the ack): it drops Slack's retries, stores the message, records a job in the same transaction, and wakes the
-dispatcher. Anything slow (the model, history reads, posting) happens in bot/dispatch after the ack.
+dispatcher. Anything slow (the model, history reads, posting) happens in bot/jobs/dispatch.py after the ack.
+
+So this module, and what it imports, loads only what acking needs: parsing, storage and the job queue, never the
+runners, the clock, the scorer or the model client (tests/test_ack_path.py keeps it that way).
 """
 
 from __future__ import annotations
@@ -16,15 +19,17 @@ from slack_bolt import Ack, App, BoltContext
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import texts
-from bot.jobs.runners.sentiment import COMMAND as SENTIMENT_COMMAND
-from bot.jobs.runners.sentiment import register_sentiment_listeners
+from bot.jobs.enqueue import enqueue_for_command, enqueue_for_interaction, enqueue_reaction_translation, enqueue_reply
+from bot.jobs.kinds import SummarizePayload, TranslatePayload
 from bot.slack.history import STORED_SUBTYPES, is_from_bot, store_slack_message
 from bot.slack.installs import INSTALL_EVENTS, OAuthInstalls, register_install_listeners
 from bot.slack.privacy import COMMAND as PARLANCE_COMMAND
 from bot.slack.privacy import PrivacyListeners
+from bot.slack.sentiment_listeners import COMMAND as SENTIMENT_COMMAND
+from bot.slack.sentiment_listeners import SentimentListeners
+from bot.slack.team_id import team_id_of
 from handlers.commands import MAX_COMMAND_TEXT, UsageError, parse_summarize, parse_translate
 from handlers.translate.languages import language_for_reaction, resolve_language
-from storage import jobs as job_queries
 from storage import messages as message_queries
 from storage import seen_events as event_queries
 
@@ -47,58 +52,40 @@ def register_listeners(
 ) -> None:
     listeners = Listeners(sessions=sessions, wake_dispatcher=wake_dispatcher)
     privacy = PrivacyListeners(sessions=sessions, retention_days=retention_days)
-    events = {
+    sentiment = SentimentListeners(sessions=sessions, wake_dispatcher=wake_dispatcher)
+    events: dict[str, Callable[..., None]] = {  # Bolt passes each listener the arguments it names
         "app_mention": listeners.on_app_mention,
         "message": listeners.on_message,
         "reaction_added": listeners.on_reaction_added,
+        "app_home_opened": sentiment.on_home_opened,
     }
     commands = {
         "/summarize": listeners.on_summarize,
         "/translate": listeners.on_translate,
+        SENTIMENT_COMMAND: sentiment.on_sentiment,  # off, forget and now are answered in the ack
         PARLANCE_COMMAND: privacy.on_parlance,  # answered in the ack: fast, idempotent DB work
     }
     shortcuts = {"summarize_thread": listeners.on_summarize_thread, "translate_message": listeners.on_translate_message}
     actions = {"translate_pick": listeners.on_translate_pick}
-    # The sentiment listeners register /sentiment and app_home_opened, the install listeners their events.
-    assert (set(events), set(commands), set(shortcuts), set(actions)) == (
-        set(EVENTS) - {"app_home_opened", *INSTALL_EVENTS}, set(COMMANDS) - {SENTIMENT_COMMAND}, set(SHORTCUTS),
-        set(ACTIONS),
-    )  # fmt: skip
-    for name, listener in events.items():
-        app.event(name)(listener)
-    for name, listener in commands.items():
-        app.command(name)(listener)
-    for name, listener in shortcuts.items():
-        app.message_shortcut(name)(listener)
-    for name, listener in actions.items():
-        app.action(name)(listener)
-    register_sentiment_listeners(app, sessions=sessions, wake_dispatcher=wake_dispatcher)
+    # The install listeners register their own events (tokens_revoked, app_uninstalled), below.
+    assert set(events) == set(EVENTS) - set(INSTALL_EVENTS)
+    assert (set(commands), set(shortcuts), set(actions)) == (set(COMMANDS), set(SHORTCUTS), set(ACTIONS))
+    for name, on_event in events.items():
+        app.event(name)(on_event)
+    for name, on_command in commands.items():
+        app.command(name)(on_command)
+    for name, on_shortcut in shortcuts.items():
+        app.message_shortcut(name)(on_shortcut)
+    for name, on_action in actions.items():
+        app.action(name)(on_action)
     register_install_listeners(app, sessions=sessions, installs=installs)  # tokens_revoked, app_uninstalled
     app.error(listeners.on_error)
-
-
-def _team_id(body: dict[str, Any], context: BoltContext) -> str:
-    return body.get("team_id") or context.team_id or (body.get("team") or {}).get("id") or "unknown"
 
 
 def strip_bot_mention(text: str, bot_user_id: str | None) -> str:
     if bot_user_id:
         text = re.sub(rf"<@{re.escape(bot_user_id)}(?:\|[^>]*)?>", " ", text)
     return " ".join(text.split())
-
-
-def _enqueue_reply(
-    session: Session, team_id: str, channel: str, *, ts: str, thread_ts: str | None, user: str, request: str
-) -> None:
-    """One reply job per message, whichever events (mention, DM, retries) announce it."""
-    job_queries.enqueue_job(
-        session=session,
-        team_id=team_id,
-        channel_id=channel,
-        kind="help" if request.lower() in {"", "help", "?"} else "mention",
-        payload={"ts": ts, "thread_ts": thread_ts, "user": user, "text": request},
-        dedupe_key=f"reply:{team_id}:{channel}:{ts}",
-    )
 
 
 class Listeners:
@@ -108,7 +95,7 @@ class Listeners:
 
     # -- events ----------------------------------------------------------------------------------------------
     def on_app_mention(self, body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
-        team_id = _team_id(body, context)
+        team_id = team_id_of(context)
         if event.get("bot_id") or not event.get("user"):
             return  # other bots mentioning us would start reply loops
         channel, ts = event["channel"], event["ts"]
@@ -119,12 +106,20 @@ class Listeners:
                 logger.info("dropped a retried app_mention %s", body.get("event_id"))
                 return
             store_slack_message(session=session, team_id=team_id, channel_id=channel, message=event)
-            _enqueue_reply(session, team_id, channel, ts=ts, thread_ts=thread_ts, user=event["user"], request=request)
+            enqueue_reply(
+                session=session,
+                team_id=team_id,
+                channel_id=channel,
+                ts=ts,
+                thread_ts=thread_ts,
+                user=event["user"],
+                request=request,
+            )
         self._wake()
 
     def on_message(self, body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
         """History capture: new messages, thread replies, edits and deletions. Direct messages get answers."""
-        team_id = _team_id(body, context)
+        team_id = team_id_of(context)
         channel = event.get("channel")
         subtype = event.get("subtype")
         if not channel:
@@ -153,10 +148,10 @@ class Listeners:
         follow_up = self._follows_up_on_us(session, team_id, channel, event, context)
         if follow_up or event.get("channel_type") == "im":
             request = strip_bot_mention(event.get("text", ""), context.bot_user_id)
-            _enqueue_reply(
-                session,
-                team_id,
-                channel,
+            enqueue_reply(
+                session=session,
+                team_id=team_id,
+                channel_id=channel,
                 ts=event["ts"],
                 thread_ts=event.get("thread_ts"),
                 user=event["user"],
@@ -191,85 +186,69 @@ class Listeners:
         item = event.get("item") or {}
         if language is None or item.get("type") != "message" or not item.get("channel") or not item.get("ts"):
             return
-        team_id = _team_id(body, context)
+        if not event.get("user"):
+            return  # nobody to name as the one who asked
+        team_id = team_id_of(context)
         channel, ts = item["channel"], item["ts"]
+        payload = TranslatePayload(user=event["user"], language=language[0], source_ts=ts, deliver="thread")
         with self._sessions.begin() as session:
-            event_id = body.get("event_id") or f"reaction:{channel}:{ts}:{event.get('reaction')}:{event.get('user')}"
+            event_id = body.get("event_id") or f"reaction:{channel}:{ts}:{event.get('reaction')}:{event['user']}"
             if not event_queries.claim_event(session=session, team_id=team_id, event_id=event_id):
                 return
-            job_queries.enqueue_job(
-                session=session,
-                team_id=team_id,
-                channel_id=channel,
-                kind="translate",
-                payload={"user": event.get("user"), "language": language[0], "source_ts": ts, "deliver": "thread"},
-                dedupe_key=f"reaction:{team_id}:{channel}:{ts}:{language[0]}",
-            )
+            enqueue_reaction_translation(session=session, team_id=team_id, channel_id=channel, payload=payload)
         self._wake()
 
     # -- shortcuts and actions ---------------------------------------------------------------------------------
-    def on_summarize_thread(self, ack: Ack, shortcut: dict[str, Any]) -> None:
+    def on_summarize_thread(self, ack: Ack, shortcut: dict[str, Any], context: BoltContext) -> None:
         message, channel = shortcut.get("message") or {}, (shortcut.get("channel") or {}).get("id")
         ack()
         if not channel or not message.get("ts"):
             return
-        thread_ts = message.get("thread_ts") or message["ts"]
-        payload = {
-            "user": shortcut["user"]["id"],
-            "response_url": shortcut.get("response_url"),
-            "thread_channel": channel,
-            "thread_ts": thread_ts,
-            "span": "thread",
-            "public": False,
-        }
-        self._enqueue_interaction(shortcut, channel, "summarize", payload)
+        payload = SummarizePayload(
+            user=shortcut["user"]["id"],
+            response_url=shortcut.get("response_url"),
+            thread_ts=message.get("thread_ts") or message["ts"],
+            span="thread",
+        )
+        self._enqueue_interaction(shortcut, context, channel, payload)
 
-    def on_translate_message(self, ack: Ack, shortcut: dict[str, Any]) -> None:
+    def on_translate_message(self, ack: Ack, shortcut: dict[str, Any], context: BoltContext) -> None:
         message, channel = shortcut.get("message") or {}, (shortcut.get("channel") or {}).get("id")
         ack()
         if not channel or not message.get("ts"):
             return
-        payload = {
-            "user": shortcut["user"]["id"],
-            "response_url": shortcut.get("response_url"),
-            "source_ts": message["ts"],
-            "source_thread_ts": message.get("thread_ts"),
-            "language": None,  # the caller's own language, or a picker when we cannot tell
-            "deliver": "ephemeral",
-        }
-        self._enqueue_interaction(shortcut, channel, "translate", payload)
+        payload = TranslatePayload(
+            user=shortcut["user"]["id"],
+            response_url=shortcut.get("response_url"),
+            source_ts=message["ts"],
+            source_thread_ts=message.get("thread_ts"),
+            language=None,  # the caller's own language, or a picker when we cannot tell
+        )
+        self._enqueue_interaction(shortcut, context, channel, payload)
 
-    def on_translate_pick(self, ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+    def on_translate_pick(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext) -> None:
         ack()
         channel, _, ts = (action.get("block_id") or "").partition(":")
         language = resolve_language((action.get("selected_option") or {}).get("value", ""))
         if not channel or not ts or language is None:
             return
-        payload = {
-            "user": body["user"]["id"],
-            "response_url": body.get("response_url"),
-            "source_ts": ts,
-            "language": language[0],
-            "deliver": "ephemeral",
-        }
-        self._enqueue_interaction(body, channel, "translate", payload)
+        payload = TranslatePayload(
+            user=body["user"]["id"], response_url=body.get("response_url"), source_ts=ts, language=language[0]
+        )
+        self._enqueue_interaction(body, context, channel, payload)
 
-    def _enqueue_interaction(self, body: dict[str, Any], channel: str, kind: str, payload: dict[str, Any]) -> None:
-        team_id = (body.get("team") or {}).get("id") or body.get("team_id") or "unknown"
+    def _enqueue_interaction(
+        self, body: dict[str, Any], context: BoltContext, channel: str, payload: SummarizePayload | TranslatePayload
+    ) -> None:
         trigger = body.get("trigger_id") or (body.get("container") or {}).get("message_ts")
         with self._sessions.begin() as session:
-            job_queries.enqueue_job(
-                session=session,
-                team_id=team_id,
-                channel_id=channel,
-                kind=kind,
-                payload=payload,
-                dedupe_key=f"interaction:{team_id}:{trigger}:{payload.get('language')}" if trigger else None,
+            enqueue_for_interaction(
+                session=session, team_id=team_id_of(context), channel_id=channel, trigger=trigger, payload=payload
             )
         self._wake()
 
     # -- slash commands --------------------------------------------------------------------------------------
-    def on_summarize(self, ack: Ack, command: dict[str, Any]) -> None:
+    def on_summarize(self, ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
         parsed = parse_summarize(command.get("text", ""))
         if isinstance(parsed, UsageError):
             ack(response_type="ephemeral", text=parsed.text)
@@ -277,20 +256,19 @@ class Listeners:
         if parsed.thread_channel and parsed.thread_channel != command.get("channel_id"):
             ack(response_type="ephemeral", text=texts.THREAD_IN_OTHER_CHANNEL)
             return
-        payload = {
-            "user": command["user_id"],
-            "response_url": command.get("response_url"),
-            "public": parsed.public,
-            "limit": parsed.limit,
-            "since": parsed.since.isoformat() if parsed.since else None,
-            "thread_channel": parsed.thread_channel,
-            "thread_ts": parsed.thread_ts,
-            "span": parsed.span_label,
-        }
-        self._enqueue_command(command, "summarize", payload)
+        payload = SummarizePayload(
+            user=command["user_id"],
+            response_url=command.get("response_url"),
+            public=parsed.public,
+            limit=parsed.limit,
+            since=parsed.since,
+            thread_ts=parsed.thread_ts,
+            span=parsed.span_label,
+        )
+        self._enqueue_command(command, context, payload)
         ack(response_type="ephemeral", text=texts.ACK_SUMMARIZE.format(span=texts.span_phrase(parsed.span_label)))
 
-    def on_translate(self, ack: Ack, command: dict[str, Any]) -> None:
+    def on_translate(self, ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
         text = command.get("text", "")
         if len(text) > MAX_COMMAND_TEXT:
             ack(response_type="ephemeral", text=texts.TEXT_TOO_LONG.format(length=len(text), limit=MAX_COMMAND_TEXT))
@@ -299,26 +277,25 @@ class Listeners:
         if isinstance(parsed, UsageError):
             ack(response_type="ephemeral", text=parsed.text)
             return
-        payload = {
-            "user": command["user_id"],
-            "response_url": command.get("response_url"),
-            "language": parsed.language_code,
-            "text": parsed.text,
-        }
-        self._enqueue_command(command, "translate", payload)
+        payload = TranslatePayload(
+            user=command["user_id"],
+            response_url=command.get("response_url"),
+            language=parsed.language_code,
+            text=parsed.text,
+        )
+        self._enqueue_command(command, context, payload)
         ack(response_type="ephemeral", text=texts.ACK_TRANSLATE.format(language=parsed.language_name))
 
-    def _enqueue_command(self, command: dict[str, Any], kind: str, payload: dict[str, Any]) -> None:
-        team_id = command.get("team_id") or "unknown"
-        trigger = command.get("trigger_id")
+    def _enqueue_command(
+        self, command: dict[str, Any], context: BoltContext, payload: SummarizePayload | TranslatePayload
+    ) -> None:
         with self._sessions.begin() as session:
-            job_queries.enqueue_job(
+            enqueue_for_command(
                 session=session,
-                team_id=team_id,
+                team_id=team_id_of(context),
                 channel_id=command["channel_id"],
-                kind=kind,
+                trigger_id=command.get("trigger_id"),
                 payload=payload,
-                dedupe_key=f"command:{team_id}:{trigger}" if trigger else None,
             )
         self._wake()
 

@@ -13,9 +13,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from bot.settings import Settings, load_settings
+
+if TYPE_CHECKING:  # imported where used at run time: local mode loads the app only when it starts
+    from bot.app import Parlance
+    from bot.emulator import SentResponse, SlackEmulator, SlackSender
 
 LOCAL_DATABASE_URL = "sqlite:///parlance-local.db"
 TEAM, CHANNEL, YOU, BOT_USER = "T0LOCAL", "C0GENERAL", "U0YOU", "U0PARLANCE"
@@ -84,19 +88,19 @@ def _run_local(settings: Settings, stack: contextlib.ExitStack, stdin: TextIO, s
         emulator.stop()
 
 
-def _wait_for_answers(parlance: object, *, timeout: float) -> None:
+def _wait_for_answers(parlance: Parlance, *, timeout: float) -> None:
     """On quit, let the answers already asked for arrive before the emulated workspace goes away."""
     from storage.jobs import pending_job_count
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with parlance.sessions() as session:  # type: ignore[attr-defined]
+        with parlance.sessions() as session:
             if pending_job_count(session=session) == 0:
                 return
         time.sleep(0.1)
 
 
-def _read_loop(sender: object, stdin: TextIO, stdout: TextIO) -> None:
+def _read_loop(sender: SlackSender, stdin: TextIO, stdout: TextIO) -> None:
     thread_ts: str | None = None
     last_mention_ts: str | None = None
     for raw in stdin:
@@ -128,17 +132,15 @@ def _read_loop(sender: object, stdin: TextIO, stdout: TextIO) -> None:
             sender.event(sender.message_event(CHANNEL, YOU, line, ts=ts, thread_ts=thread_ts))
 
 
-def _print_command_ack(response: object, stdout: TextIO) -> None:
-    status = getattr(response, "status", 0)
-    if status != 200:
-        print(f"(Slack would show an error: HTTP {status})", file=stdout, flush=True)
+def _print_command_ack(response: SentResponse, stdout: TextIO) -> None:
+    if response.status != 200:
+        print(f"(Slack would show an error: HTTP {response.status})", file=stdout, flush=True)
         return
-    body = getattr(response, "body", b"") or b""
-    if body:
+    if response.body:
         try:
-            text = response.json().get("text")  # type: ignore[attr-defined]
+            text = response.json().get("text")
         except ValueError:
-            text = body.decode("utf-8", "replace")
+            text = response.text
         if text:
             print(f"parlance (only you can see this): {text}", file=stdout, flush=True)
 
@@ -158,7 +160,7 @@ class _ReplyPrinter:
 
     _SHOWN = {"chat.postMessage": "", "chat.update": " (edited)", "chat.postEphemeral": " (only you can see this)"}
 
-    def __init__(self, emulator: object, *, write: Callable[[str], None]) -> None:
+    def __init__(self, emulator: SlackEmulator, *, write: Callable[[str], None]) -> None:
         self._emulator = emulator
         self._write = write
         self._seen_calls = 0

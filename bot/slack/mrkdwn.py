@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 
-_FENCE = re.compile(r"```.*?(?:```|\Z)", re.S)
-_INLINE_CODE = re.compile(r"`[^`\n]+`")
+from handlers.text.markup import INLINE_CODE, escape
+
+_FENCE = re.compile(r"```.*?(?:```|\Z)", re.S)  # unlike a posted message's, a reply may be cut off mid-block
 _LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^\s)]+)\)")
 _BARE_URL = re.compile(r"(?<![|<\w])(https?://[^\s<>|)]+)")
 _BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
@@ -19,10 +20,6 @@ _ITALIC = re.compile(r"(?<![*\w])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![*\w])")
 _STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.M)
 _BULLET = re.compile(r"^(\s*)[-*+]\s+", re.M)
-
-
-def escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def to_mrkdwn(markdown: str) -> str:
@@ -51,7 +48,7 @@ def _fence(block: str) -> str:
 def _convert_prose(text: str) -> str:
     pieces: list[str] = []
     position = 0
-    for match in _INLINE_CODE.finditer(text):
+    for match in INLINE_CODE.finditer(text):
         pieces.append(_convert_plain(text[position : match.start()]))
         pieces.append("`" + escape(match.group(0)[1:-1]) + "`")
         position = match.end()

@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack
+from slack_bolt import Ack, BoltContext
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import texts
+from bot.slack.team_id import team_id_of
 from handlers.commands import UsageError, parse_parlance
-from storage import retention as retention_queries
+from storage import forgetting, opt_outs
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ class PrivacyListeners:
         self._sessions = sessions
         self._retention_days = retention_days
 
-    def on_parlance(self, ack: Ack, command: dict[str, Any]) -> None:
+    def on_parlance(self, ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
         parsed = parse_parlance(command.get("text", ""))
         if isinstance(parsed, UsageError):
             ack(response_type="ephemeral", text=parsed.text)
@@ -39,16 +40,16 @@ class PrivacyListeners:
         if parsed.action == "help":
             ack(response_type="ephemeral", text=self.help_text())
             return
-        team_id, user_id = command.get("team_id") or "unknown", command["user_id"]
+        team_id, user_id = team_id_of(context), command["user_id"]
         if parsed.action == "forget_me":
             with self._sessions.begin() as session:
-                retention_queries.opt_out(session=session, team_id=team_id, user_id=user_id)
-                count = retention_queries.forget_user(session=session, team_id=team_id, user_id=user_id)
+                opt_outs.opt_user_out(session=session, team_id=team_id, user_id=user_id)
+                count = forgetting.forget_user(session=session, team_id=team_id, user_id=user_id)
             logger.info("forgot %d stored messages of a user in %s and opted them out", count, team_id)
             ack(response_type="ephemeral", text=texts.FORGOT_YOU.format(messages=count_messages(count)))
             return
         with self._sessions.begin() as session:
-            was_out = retention_queries.opt_in(session=session, team_id=team_id, user_id=user_id)
+            was_out = opt_outs.opt_user_back_in(session=session, team_id=team_id, user_id=user_id)
         ack(response_type="ephemeral", text=texts.REMEMBER_YOU if was_out else texts.NOT_FORGOTTEN)
 
     def help_text(self) -> str:

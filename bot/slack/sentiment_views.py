@@ -1,4 +1,5 @@
-"""Slack I/O for sentiment: the digest as mrkdwn, the App Home view, and the few Web API calls they need.
+"""Slack I/O for sentiment: the digest as mrkdwn, the App Home view, and the few Web API calls they need (the
+caller's time zone and thread permalinks come from bot/slack/directory.py).
 
 Formatting lives here, not in handlers/sentiment/digest.py, so the digest itself stays plain data. Quoted gists go
 through `neutralize_mentions` like every other text posted on the model's behalf.
@@ -7,7 +8,6 @@ through `neutralize_mentions` like every other text posted on the model's behalf
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -18,25 +18,7 @@ from bot import sentiment_texts as texts
 from bot.slack.delivery import neutralize_mentions
 from handlers.sentiment.digest import DayMood, Digest
 
-logger = logging.getLogger(__name__)
-
 SPARK = "▁▂▃▄▅▆▇█"
-
-
-def user_timezone(*, client: WebClient, user: str) -> str | None:
-    """The user's IANA zone from users.info (users:read), or None when Slack does not say."""
-    try:
-        return client.users_info(user=user)["user"].get("tz") or None
-    except SlackApiError as exc:
-        logger.warning("users.info failed for a /sentiment caller: %s", exc.response.get("error"))
-        return None
-
-
-def permalink(*, client: WebClient, channel: str, ts: str) -> str | None:
-    try:
-        return client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"]
-    except SlackApiError:
-        return None  # the thread's root was deleted: the digest names the thread without a link
 
 
 def public_channel_name(*, client: WebClient, channel: str) -> str | None:
@@ -72,8 +54,9 @@ def span_label(start: dt.datetime, end: dt.datetime, tz: dt.tzinfo) -> str:
     return f"{first:%a %d %b} – {last:%a %d %b}"
 
 
-def digest_text(digest: Digest, *, span: str, links: Mapping[str, str | None], minimum: int) -> str:
-    """The digest message. `links` maps a thread's root ts to its permalink."""
+def digest_text(digest: Digest, *, span: str, links: Mapping[str, str], minimum: int) -> str:
+    """The digest message. `links` maps a thread's root ts to its permalink; a thread without one is named
+    without a link."""
     if not digest.enough:
         return texts.NOT_ENOUGH.format(span=span, count=digest.count, minimum=minimum)
     lines = [f"*{texts.DIGEST_TITLE.format(span=span)}*"]

@@ -56,10 +56,6 @@ class SlackStream:
     def posted(self) -> list[str]:
         return list(self._posted)
 
-    @property
-    def first_ts(self) -> str | None:
-        return self._posted[0] if self._posted else None
-
     def start(self, placeholder: str = PLACEHOLDER, *, showing: str | None = None) -> str:
         """Shows the user we are on it; reuses the message a previous attempt of the same job posted. `showing`:
         what that message already says (a note that the model is busy), left in place until the answer comes."""

@@ -148,7 +148,7 @@ class TeamWebClient(WebClient):
         self._teams = teams
         super().__init__(**kwargs)
 
-    @property  # type: ignore[override]
+    @property
     def token(self) -> str | None:
         team_id = current_team.get()
         return self._teams.bot_token(team_id) if team_id else None
@@ -158,7 +158,7 @@ class TeamWebClient(WebClient):
         if value is not None:
             raise ValueError("TeamWebClient's token comes from the installation of the team a job acts for")
 
-    def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:  # type: ignore[override]
+    def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:
         """A token Slack refuses may be one another process replaced (a reinstall) within the cache's minute: look
         the team up again and, if its token changed, make the call once more (a refused call did nothing)."""
         try:

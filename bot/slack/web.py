@@ -13,7 +13,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from slack_bolt import App, BoltResponse
@@ -142,8 +142,10 @@ class SlackWSGIApp:
         return _bolt_response(start_response, flow.handle_callback(request))
 
 
-def _headers(environ: dict[str, Any]) -> dict[str, str]:
-    headers = {key[5:].lower().replace("_", "-"): value for key, value in environ.items() if key.startswith("HTTP_")}
+def _headers(environ: dict[str, Any]) -> dict[str, str | Sequence[str]]:
+    headers: dict[str, str | Sequence[str]] = {
+        key[5:].lower().replace("_", "-"): value for key, value in environ.items() if key.startswith("HTTP_")
+    }
     if environ.get("CONTENT_TYPE"):
         headers["content-type"] = environ["CONTENT_TYPE"]
     return headers
@@ -172,7 +174,9 @@ class HTTPServer:
     def __init__(self, wsgi_app: SlackWSGIApp, *, host: str, port: int, threads: int = 8, max_body: int) -> None:
         from waitress.server import create_server
 
-        self._server = create_server(
+        # Untyped on purpose: types-waitress leaves out what this class reads (effective_host, effective_port, the
+        # socket map) and types the loop's trigger as an int.
+        self._server: Any = create_server(
             wsgi_app,
             host=host,
             port=port,

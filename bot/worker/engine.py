@@ -71,6 +71,7 @@ class Chunk:
     logprobs: list[float] = field(default_factory=list)
     finish_reason: str | None = None
     completion_tokens: int = 0
+    top: list[tuple[str, float]] | None = None  # the scoring path's alternatives to the one token; None otherwise
 
 
 @dataclass

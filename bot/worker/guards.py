@@ -1,4 +1,5 @@
-"""Small, pure helpers the engine applies to every reply: text streaming, stop strings and the loop guard.
+"""Small, pure helpers the engine applies to every reply: text streaming, stop strings and the loop guard
+(`looping_period`, which lives in handlers/text/guards.py).
 
 They take plain lists and strings so they are tested without a model.
 """
@@ -7,25 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+# The loop guard is shared with the skills, which judge finished text the same way (pure, no skill imports).
+from handlers.text.guards import looping_period
 
-def looping_period(tokens: Sequence[object], *, max_period: int = 16, min_repeats: int = 3, min_span: int = 12) -> int:
-    """Length of the unit a reply is stuck repeating at its end, or 0 when it is not looping.
-
-    A reply loops when its last `period` tokens appeared at least `min_repeats` times back to back, covering at
-    least `min_span` tokens (so "Yes, yes, yes" or a short list does not trip it). Small models such as SmolLM2-135M
-    fall into such loops; the engine stops the request there instead of burning the rest of max_tokens.
-    """
-    n = len(tokens)
-    for period in range(1, max_period + 1):
-        repeats = max(min_repeats, -(-min_span // period))
-        span = period * repeats
-        if span > n:
-            continue
-        tail = tokens[n - span :]
-        unit = tail[-period:]
-        if all(tail[i] == unit[i % period] for i in range(span)):
-            return period
-    return 0
+__all__ = ["TextStream", "find_stop", "held_back", "looping_period"]
 
 
 def find_stop(text: str, stops: Sequence[str], start: int = 0) -> int:

@@ -18,7 +18,8 @@ class WorkerNotReady(Exception):
 
 
 def spawn_worker(*, port: int, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    """Start `python -m bot.worker` on 127.0.0.1:`port` with this interpreter.
+    """Start `python -m bot.worker` (`python -m bot worker` by the name the tests look for) on 127.0.0.1:`port`
+    with this interpreter.
 
     `env` entries are added to (and override) the current environment, e.g. WORKER_ROLES or MODEL_CACHE_DIR. The
     child writes its log to this process's stderr. Stop it with `terminate()` then `wait()`; it shuts down cleanly,

@@ -199,7 +199,8 @@ def convert_gguf(source: ModelSource, target: Path) -> None:
     try:
         tokenizer = AutoTokenizer.from_pretrained(source.directory, gguf_file=source.gguf_file)
         model = AutoModelForCausalLM.from_pretrained(source.directory, gguf_file=source.gguf_file, dtype=torch.float32)
-        model.hf_quantizer = None
+        # transformers sets hf_quantizer at load time without declaring it, so mypy takes nn.Module's __setattr__
+        model.hf_quantizer = None  # type: ignore[assignment]
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
         model.save_pretrained(tmp)
@@ -243,7 +244,8 @@ def load_causal_lm(
     elif not Path(ref).expanduser().exists():
         origin = "hub cache"
     tokenizer = AutoTokenizer.from_pretrained(directory)
-    model = AutoModelForCausalLM.from_pretrained(directory, dtype=dtype).to(device).eval()
+    # PreTrainedModel.to is an unannotated @wraps(nn.Module.to), which mypy reads as taking the model itself
+    model = AutoModelForCausalLM.from_pretrained(directory, dtype=dtype).to(device).eval()  # type: ignore[arg-type]
     window = int(getattr(model.config.get_text_config(), "max_position_embeddings", 0) or 2048)
     if max_context:
         window = min(window, max_context)

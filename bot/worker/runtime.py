@@ -161,7 +161,7 @@ def _score_items(engine: Engine) -> Callable[[list[ScoreItem]], list[Scored]]:
     def run(items: list[ScoreItem]) -> list[Scored]:
         top_k = max(item.top_k for item in items)
         greedy = [i for i, item in enumerate(items) if item.temperature <= 0]
-        results: list[Scored | None] = [None] * len(items)
+        results: dict[int, Scored] = {}
         if greedy:
             for i, scored in zip(
                 greedy,
@@ -170,9 +170,11 @@ def _score_items(engine: Engine) -> Callable[[list[ScoreItem]], list[Scored]]:
             ):
                 results[i] = scored
         for i, item in enumerate(items):  # sampled one-token replies are rare; one pass each keeps seeds exact
-            if results[i] is None:
+            if i not in results:
                 one = engine.score([item.prompt_ids], top_k=top_k, temperature=item.temperature, seed=item.seed)
                 results[i] = one[0]
-        return [Scored(r.token, r.logprob, r.top[: item.top_k]) for r, item in zip(results, items, strict=True)]
+        return [
+            Scored(results[i].token, results[i].logprob, results[i].top[: item.top_k]) for i, item in enumerate(items)
+        ]
 
     return run

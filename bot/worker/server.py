@@ -187,14 +187,12 @@ async def _scored_chunks(
     with engine.slot():
         item = ScoreItem(prompt_ids, body.top_logprobs or 0, body.temperature, body.seed)
         scored = await worker.scorer(role).submit(item)
-    chunk = Chunk(scored.token, [], [scored.logprob], "length", completion_tokens=1)
-    chunk.top = scored.top  # type: ignore[attr-defined]
-    yield chunk
+    yield Chunk(scored.token, [], [scored.logprob], "length", completion_tokens=1, top=scored.top)
 
 
 def _logprobs_content(chunk: Chunk, engine: Any, top_k: int) -> list[dict[str, Any]]:
     """OpenAI's per-token logprobs entries. The scoring path brings its own top list; generation only the chosen."""
-    top = getattr(chunk, "top", None)
+    top = chunk.top
     if top is not None:
         return [
             {

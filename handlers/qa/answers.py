@@ -20,19 +20,12 @@ from dataclasses import dataclass, field
 
 from bot.model.client import ChatMessage, ChatOptions, ModelClient, ModelError
 from handlers.text.lines import ChatLine
+from handlers.text.sentences import split_sentences
+from handlers.text.words import STOPWORDS, content_stems, stem, tokens, words
+from handlers.text.words import content_words as content_words  # the search terms of a question (bot/jobs)
 
 logger = logging.getLogger(__name__)
 
-_WORD = re.compile(r"[\w']+", re.UNICODE)
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
-STOPWORDS = frozenset(
-    """a an the and or but if of to in on at for from by with about as into over after before is are was were be
-    been being do does did have has had i you he she it we they me him her us them my your his its our their this
-    that these those what which who whom whose when where why how can could should would will shall may might must
-    not no yes so than then there here just also any some all each every more most other such only own same too very
-    s t don doesn didn isn aren wasn weren hasn haven hadn won wouldn shouldn couldn let lets please tell know think
-    anyone someone anybody somebody say said""".split()
-)
 _HISTORY_CUES = re.compile(
     r"\b(we|our|us|team|decid\w*|agree\w*|said|say|mention\w*|discuss\w*|talk\w*|plan\w*|chose|choose|pick\w*|"
     r"yesterday|today|last (?:week|month|time)|earlier|channel|thread|meeting|who (?:is|was|will)|when (?:is|was|will)|"
@@ -56,17 +49,6 @@ class Answer:
     generated: bool = False  # True when the answer came from the model (and was checked against sources)
 
 
-def content_words(text: str) -> list[str]:
-    return [_stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1]
-
-
-def _stem(word: str) -> str:
-    for suffix in ("ing", "ed", "es", "s"):
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
-
-
 def is_question(request: str) -> bool:
     """Whether a mention asks something (and so is first looked up in the channel's history)."""
     text = request.strip().lower()
@@ -85,15 +67,11 @@ _QUESTION_START = re.compile(r"^(?:what|when|who|whom|whose|where|why|how|which)
 _TEAM_QUESTION = re.compile(r"^(?:who|whom|whose|when)(?:'s|'re|\b)", re.IGNORECASE)
 
 
-def split_sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.split(text.strip()) if s.strip()]
-
-
 def _overlap(question_words: set[str], text: str) -> float:
     if not question_words:
         return 0.0
-    words = set(content_words(text))
-    return len(question_words & words) / len(question_words)
+    stems = set(content_stems(text))
+    return len(question_words & stems) / len(question_words)
 
 
 def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
@@ -106,7 +84,7 @@ def rank(question: str, candidates: Sequence[ChatLine], model: ModelClient | Non
     """Candidates with a relevance in [0, 1], best first: mean of word overlap and embedding similarity."""
     if not candidates:
         return []
-    question_words = set(content_words(question))
+    question_words = set(content_stems(question))
     lexical = [_overlap(question_words, line.text) for line in candidates]
     semantic: list[float] | None = None
     if model is not None:
@@ -122,13 +100,13 @@ def rank(question: str, candidates: Sequence[ChatLine], model: ModelClient | Non
 
 def best_sentence(question: str, text: str) -> str:
     """The sentence of `text` that shares most words with the question (the baseline answer, and our fallback)."""
-    question_words = set(content_words(question))
+    question_words = set(content_stems(question))
     sentences = split_sentences(text) or [text]
     return max(sentences, key=lambda s: _overlap(question_words, s))
 
 
 def _normalize(text: str) -> str:
-    return " ".join(_WORD.findall(text.lower()))
+    return " ".join(words(text))
 
 
 def grounded_span(candidate: str, sources: Sequence[str]) -> str | None:
@@ -137,13 +115,13 @@ def grounded_span(candidate: str, sources: Sequence[str]) -> str | None:
     A model that copies a phrase passes; one that paraphrases or invents does not. A candidate that starts with
     a copied phrase and then rambles keeps the copied part.
     """
-    words = _WORD.findall(candidate)
+    found = tokens(candidate)
     haystack = " " + " ".join(_normalize(s) for s in sources) + " "
-    for end in range(len(words), 0, -1):
-        phrase = " ".join(w.lower() for w in words[:end])
+    for end in range(len(found), 0, -1):
+        phrase = " ".join(w.lower() for w in found[:end])
         if f" {phrase} " in haystack:
-            if set(content_words(phrase)) or end == len(words):
-                return " ".join(words[:end])
+            if content_stems(phrase) or end == len(found):
+                return " ".join(found[:end])
             return None
     return None
 
@@ -211,26 +189,26 @@ def candidate_span(question: str, sentence: str, *, max_words: int = 8) -> str |
     The answer to a question is usually the part of the best sentence the question does not already say, next
     to the words it does say; the question word narrows what kind of part (a number, a name, anything).
     """
-    question_words = {_stem(w) for w in _WORD.findall(question.lower())}
-    tokens = _TOKEN.findall(sentence)
+    question_words = {stem(w) for w in words(question)}
+    parts = _TOKEN.findall(sentence)
     runs: list[list[int]] = [[]]
-    for index, token in enumerate(tokens):
+    for index, token in enumerate(parts):
         is_word = bool(re.match(r"\w", token))
-        if not is_word or _stem(token.lower().strip(".")) in question_words:
+        if not is_word or stem(token.lower().strip(".")) in question_words:
             if runs[-1]:
                 runs.append([])
             continue
         runs[-1].append(index)
-    runs = [run for run in runs if run and any(tokens[i].lower() not in STOPWORDS for i in run)]
+    runs = [run for run in runs if run and any(parts[i].lower() not in STOPWORDS for i in run)]
     if not runs:
         return None
     lowered = question.lower()
     numeric = lowered.startswith(_NUMERIC_QUESTIONS) or " how many " in lowered or " what year" in lowered
     named = lowered.startswith(("who", "whom", "whose", "where")) or " who " in lowered
     kind = _is_number if numeric else _is_name if named else None
-    typed = [_typed_part(run, tokens, kind) for run in runs] if kind else []
+    typed = [_typed_part(run, parts, kind) for run in runs] if kind else []
     typed = [run for run in typed if run]
-    matched = [i for i, token in enumerate(tokens) if _stem(token.lower()) in question_words - STOPWORDS]
+    matched = [i for i, token in enumerate(parts) if stem(token.lower()) in question_words - STOPWORDS]
 
     def closeness(run: list[int]) -> float:
         if not matched:
@@ -239,12 +217,12 @@ def candidate_span(question: str, sentence: str, *, max_words: int = 8) -> str |
 
     pool = typed or runs
     best = max(pool, key=lambda run: (closeness(run), len(run)))
-    words = [tokens[i] for i in best]
-    while words and words[0].lower() in STOPWORDS:
-        words = words[1:]
-    while words and words[-1].lower() in STOPWORDS:
-        words = words[:-1]
-    return " ".join(words[:max_words]) or None
+    span = [parts[i] for i in best]
+    while span and span[0].lower() in STOPWORDS:
+        span = span[1:]
+    while span and span[-1].lower() in STOPWORDS:
+        span = span[:-1]
+    return " ".join(span[:max_words]) or None
 
 
 def answer_question(
@@ -292,14 +270,14 @@ def extracted_answer(
             span = extract_answer(question, sentence, model)
         except ModelError:
             span = None
-        if span and content_words(span) and len(span.split()) <= 8 and _adds_to(question, span):
+        if span and content_stems(span) and len(span.split()) <= 8 and _adds_to(question, span):
             return Answer(found=True, text=span, sources=sources, generated=True)
     return Answer(found=True, text=candidate_span(question, sentence) or sentence, sources=sources)
 
 
 def _adds_to(question: str, span: str) -> bool:
     """Whether the span says something the question did not already say."""
-    return bool(set(content_words(span)) - set(content_words(question)))
+    return bool(set(content_stems(span)) - set(content_stems(question)))
 
 
 # ------------------------------------------------------------------------------------- grounded, model-written
@@ -390,8 +368,8 @@ def generated_answer(
         return Answer(found=False, generated=True)
     if phrase:
         span = grounded_span(_CITED_NUMBER.sub("", reply).strip(" .\"'"), [line.text for line in lines])
-        source = _closest(span or "", lines)
-        return Answer(found=True, text=span, sources=source, generated=True) if span else None
+        closest = _closest(span or "", lines)
+        return Answer(found=True, text=span, sources=closest, generated=True) if span else None
     cited = [int(n) for n in _CITED_NUMBER.findall(reply) if 1 <= int(n) <= len(lines)]
     text = _CITED_NUMBER.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= len(lines) else "", reply).strip()
     text = re.sub(r"\s+([.,;:])", r"\1", text)
@@ -436,9 +414,9 @@ def _focused(question: str, lines: Sequence[ChatLine], model: ModelClient) -> li
 
 def _closest(text: str, lines: Sequence[ChatLine]) -> list[ChatLine]:
     """The message an uncited answer most likely came from (most shared content words)."""
-    words = set(content_words(text))
-    best = max(lines, key=lambda line: len(words & set(content_words(line.text))), default=None)
-    return [best] if best is not None and words & set(content_words(best.text)) else []
+    stems = set(content_stems(text))
+    best = max(lines, key=lambda line: len(stems & set(content_stems(line.text))), default=None)
+    return [best] if best is not None and stems & set(content_stems(best.text)) else []
 
 
 def grounded(text: str, sources: Sequence[ChatLine], lines: Sequence[ChatLine]) -> bool:
@@ -455,11 +433,11 @@ def grounded(text: str, sources: Sequence[ChatLine], lines: Sequence[ChatLine]) 
     numbers = set(_NUMBERS.findall(plain))
     if numbers - set(_NUMBERS.findall(all_text)):
         return False
-    words = [w for w in content_words(plain) if not w.isdigit()]
-    if not words:
+    stems = [w for w in content_stems(plain) if not w.isdigit()]
+    if not stems:
         return bool(numbers)
-    known_near = set(content_words(source_text))
-    known_all = set(content_words(all_text))
-    near = sum(w in known_near for w in words) / len(words)
-    anywhere = sum(w in known_all for w in words) / len(words)
+    known_near = set(content_stems(source_text))
+    known_all = set(content_stems(all_text))
+    near = sum(w in known_near for w in stems) / len(stems)
+    anywhere = sum(w in known_all for w in stems) / len(stems)
     return near >= 0.5 and anywhere >= MIN_GROUNDED

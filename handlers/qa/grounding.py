@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from handlers.summarize.extractive import STOPWORDS, content_stems, stem, words
+from handlers.text.words import STOPWORDS, content_stems, stem, words
 
 # Words a faithful report may add to what was said: reporting verbs, and the people it names.
 REPORTING = frozenset(

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from handlers.sentiment.scoring import normalize
-from handlers.summarize.extractive import split_sentences
+from handlers.text.sentences import split_sentences
 
 MIN_MESSAGES = 5
 GIST_CHARS = 120

@@ -20,7 +20,6 @@ from __future__ import annotations
 import html
 import json
 import math
-import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Literal
 
 from bot.model.client import ChatMessage, ModelClient
+from handlers.text.markup import BARE_URL, CODE_BLOCK, EMOJI, INLINE_CODE, readable
 
 Label = Literal["negative", "neutral", "positive"]
 Method = Literal["embeddings", "labels", "combined"]
@@ -37,14 +37,6 @@ HEAD_PATH = Path(__file__).with_name("sentiment_head.json")
 RATING_SCALE = 4.0  # the dev set's ratings run from -4 to +4
 MAX_CHARS = 1000  # a mood shows in the first paragraphs; longer texts only cost model time
 
-_CODE_BLOCK = re.compile(r"```.*?```", re.DOTALL)
-_INLINE_CODE = re.compile(r"`[^`\n]+`")
-_USER = re.compile(r"<@[UW][A-Z0-9]+(?:\|([^>]*))?>")
-_CHANNEL = re.compile(r"<#C[A-Z0-9]+(?:\|([^>]*))?>")
-_SPECIAL = re.compile(r"<!(subteam\^[A-Z0-9]+|[a-z]+)(?:\^[^|>]*)?(?:\|([^>]*))?>")
-_LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>")
-_BARE_URL = re.compile(r"\bhttps?://\S+")
-_SHORTCODE = re.compile(r"(?<![\w:]):([a-z0-9_+\-']+):(?::skin-tone-\d:)?(?!\w)")
 _EMOJI_WORDS = {"+1": "thumbs up", "-1": "thumbs down", "100": "hundred points", "heavy_plus_sign": "plus"}
 
 
@@ -54,25 +46,19 @@ def normalize(text: str) -> str:
     A link keeps its label (the words someone chose), a bare URL becomes "link"; a mention becomes "@name" or
     "@someone" because who is named says nothing about mood; emoji become their names.
     """
-    text = _CODE_BLOCK.sub(" code ", text)
-    text = _INLINE_CODE.sub(" code ", text)
-    text = _USER.sub(lambda m: "@" + (m.group(1) or "someone"), text)
-    text = _CHANNEL.sub(lambda m: "#" + (m.group(1) or "channel"), text)
-    text = _SPECIAL.sub(
-        lambda m: "@" + (m.group(2) or ("team" if m.group(1).startswith("sub") else m.group(1))).lstrip("@"), text
+    text = CODE_BLOCK.sub(" code ", text)
+    text = INLINE_CODE.sub(" code ", text)
+    text = readable(
+        text,
+        person=lambda _user, label: label or "someone",
+        channel=lambda _channel, label: label or "channel",
+        link=lambda _url, label: label or "link",
     )
-    text = _LINK.sub(lambda m: m.group(2) or "link", text)
-    text = _BARE_URL.sub("link", text)
+    text = BARE_URL.sub("link", text)
     text = html.unescape(text)  # Slack (and the tweets) escape &, < and >
-    text = _SHORTCODE.sub(lambda m: " " + _EMOJI_WORDS.get(m.group(1), m.group(1).replace("_", " ")) + " ", text)
+    text = EMOJI.sub(lambda m: " " + _EMOJI_WORDS.get(m["name"], m["name"].replace("_", " ")) + " ", text)
     text = "".join(_emoji_name(ch) for ch in text)
     return " ".join(text.split())[:MAX_CHARS]
-
-
-def _special_name(match: re.Match[str]) -> str:
-    """<!here> → "@here", <!subteam^S1|@design> → "@design", <!subteam^S1> → "@team"."""
-    name = match.group(2) or ("team" if match.group(1).startswith("subteam") else match.group(1))
-    return "@" + name.lstrip("@")
 
 
 def _emoji_name(ch: str) -> str:

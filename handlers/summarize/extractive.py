@@ -22,97 +22,43 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from handlers.summarize.cues import (
+    ACCEPT,
+    ACTION,
+    AGREEMENT,
+    ANSWER_START,
+    ASK_ACTION,
+    CHANGE_CUE,
+    DEADLINE,
+    DECISION,
+    DIRECTIVE,
+    GROUP,
+    MENTION,
+    OFF_TOPIC,
+    OFFER_TAKEN,
+    OPEN,
+    OWNS,
+    PRONOUN,
+    PROPOSAL,
+    REQUEST,
+    ROOM,
+    SELF_ACTION,
+    WH,
+    YOU_ASKED,
+    by_kind,
+    fact_tokens,
+    topic_words,
+    trim,
+)
 from handlers.text.lines import ChatLine
+from handlers.text.markup import BARE_URL, EMOJI
+from handlers.text.sentences import split_sentences
+from handlers.text.words import STOPWORDS, content_stems, words
 
-# Sentence ends: ., ! or ? followed by space, keeping abbreviations like "Ms." and "p.m." together. Chat starts
-# sentences in lower case as often as not ("thanks. fatima can you own the postmortem?").
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Za-z#@0-9])")
-_ABBREVIATIONS = ("mr.", "mrs.", "ms.", "dr.", "st.", "p.m.", "a.m.", "e.g.", "i.e.", "vs.", "etc.", "jr.", "sr.")
-_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-
-STOPWORDS = frozenset(
-    """a about above after again against all am an and any are aren't as at be because been before being below
-    between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down during each few
-    for from further had hadn't has hasn't have haven't having he he'd he'll he's her here here's hers herself him
-    himself his how how's i i'd i'll i'm i've if in into is isn't it it's its itself let's me more most mustn't my
-    myself no nor not of off on once only or other ought our ours ourselves out over own same shan't she she'd she'll
-    she's should shouldn't so some such than that that's the their theirs them themselves then there there's these
-    they they'd they'll they're they've this those through to too under until up very was wasn't we we'd we'll we're
-    we've were weren't what what's when when's where where's which while who who's whom why why's with won't would
-    wouldn't you you'd you'll you're you've your yours yourself yourselves yes yeah ok okay oh well just really
-    sure thanks thank please hi hello right um uh hmm so also get got go going know think like would will shall
-    s t d ll m re ve lol pls ty btw fwiw tbh imo""".split()
-)
-
-DECISION = re.compile(
-    r"\b(we(?:'ve| have)? decided|decided|decision is|let'?s go with|we'?ll go with|going with|agreed|we agree|"
-    r"settled on|final answer|(?<!never )(?<!not )(?<!n't )approved|sign(?:ed)? off|ship it|we will|let'?s do|"
-    r"makes sense,? let'?s|"
-    r"not making it|instead|rather than|in favou?r of|(?:dropp(?:ed|ing)|drop) (?:the|it|that|this)|confirmed|"
-    r"(?:(?:we'?ll|let'?s|we) (?:keep|skip|use|ship|launch|drop|hold|stick with|do))|"
-    r"(?:move[sd]?|moving|push(?:ed|ing)?|postpone[sd]?|slipp?(?:ed|s)?|defer(?:red)?|chang(?:e[sd]?|ing)|"
-    r"switch(?:ed|ing)?|bump(?:ed)?)\b[^.?!]{0,40}?\b(?:to|until|till)|"
-    r"(?:is|are) now|new (?:plan|date|flow|time)|change of plan|let'?s not|then we|plan is|target(?:ing)?|"
-    r"scheduled for|due (?:date|by|on))\b|^\W*correction\b|\b(?:update|updated)\s*:"
-    r"|\S+ it is\b[.!]*$|\bthen[.!]*$|\bthen,|^\W*(?:ok|okay|so)[:,]|^\W*[\w.-]+ (?:is|are) out\b",
-    re.IGNORECASE,
-)
-# A message whose only content is agreement: it decides the proposal it answers ("agreed, 20% it is").
-AGREEMENT = re.compile(
-    r"^\W*(?:(?:ok|okay|yeah|yes|so)[,.!]?\s+)?(convinced|agreed|agree|\+1|:\+1:|sounds good|sgtm|lgtm|works for me|"
-    r"deal|fair|fine by me|perfect|approved|ship it|"
-    r"let'?s do (?:it|that)|makes sense|go for it|do it|fine with|\S+ it is|(?:\w+ )?works)\b",
-    re.IGNORECASE,
-)
-ACTION = re.compile(
-    r"\b(i'?ll|i will|i'm going to|i can take|i can (?:do|finish|run|write|handle|build)|can you|could you|"
-    r"would you|will you|please|pls|todo|to-do|action item|need(?:s)? to|have to|must|assign(?:ed)? to|"
-    r"follow up|take care of|remind|reminder|make sure|don'?t forget|owns?|owner|will do|you own|everyone (?:needs?|"
-    r"should|has to|gets)|just have)\b|(?:^|[.,!]\s*)(?:i'?m\s+)?on it\b",
-    re.IGNORECASE,
-)
-# What marks a question as really open, whatever the replies: "one open thing", "no answer yet", "asking legal".
-OPEN = re.compile(
-    r"\b(open question|one (?:open )?thing (?:still open|we haven'?t)|open thing|still open|open for now|leaving "
-    r"(?:it|that) open|open item|tbd|to be decided|don'?t know yet|not sure yet|no idea(?: yet)?|unclear|"
-    r"haven'?t (?:figured|decided|heard)|no (?:answer|reply|quote|date|owner|decision|firm date)(?: yet)?|"
-    r"(?:nobody|no one)(?:'s| has| is) decid\w*|not (?:yet )?decided|undecided|hasn'?t been decided|"
-    r"nothing (?:is |was |has been )?decided|"
-    r"(?:nobody|no one|not sure anyone) owns|anyone owns|bigger question|not deciding|let'?s not decide|"
-    r"(?:let'?s|we'?ll) decide (?:at|on|in|later|next)|need to check|needs? (?:sales|legal|finance|someone)|"
-    r"check(?:ing)? (?:with|on)|asking (?:the )?(?:sales|legal|finance|organi[sz]ers|rep|vendor)|don'?t promise)\b",
-    re.IGNORECASE,
-)
-DEADLINE = re.compile(
-    r"\b(by|before|until|due|on)\s+(today|tonight|tomorrow|monday|tuesday|wednesday|thursday|friday|saturday|"
-    r"sunday|eod|end of (?:the )?(?:day|week|month)|next week|noon|\d{1,2}(?::\d\d)?\s*(?:am|pm|a\.m\.|p\.m\.)?)\b",
-    re.IGNORECASE,
-)
-# Asides people mark as such: they are never a decision, a question or an action of the team's.
-OFF_TOPIC = re.compile(r"^\W*(?:unrelated|off[- ]topic|random(?:ly)?|side note|totally unrelated)\b", re.IGNORECASE)
-MENTION = re.compile(r"@([\w.\-]+)")
-_SELF_ACTION = re.compile(
-    r"\b(i'?ll|i will|i'm going to|i can take|i can (?:do|finish|run|write|handle|build)|will do|owner = me|"
-    r"i own)\b|(?:^|[.,!]\s*)(?:i'?m\s+)?on it\b",
-    re.IGNORECASE,
-)
 LEAD_WEIGHT = 0.15  # bonus of the first sentence; decays over about three sentences
 LEAD_DECAY = 3.0
 INFORMATIVE_WORDS = 6.0  # content words from which a sentence counts as fully informative
 FACT_WEIGHT = 0.04  # per date, number or id (up to three): what a team reads a summary for
-_ASK_ACTION = re.compile(r"\b(can you|could you|would you|will you|please|pls)\b", re.IGNORECASE)
-
-_WEEKDAYS = {
-    "mon": "monday", "tue": "tuesday", "tues": "tuesday", "wed": "wednesday", "thu": "thursday", "thur": "thursday",
-    "thurs": "thursday", "fri": "friday", "sat": "saturday", "sun": "sunday",
-}  # fmt: skip
-_MONTHS = "january february march april may june july august september october november december".split()
-_DATE_WORDS = frozenset(
-    [*_WEEKDAYS.values(), *_MONTHS, *(m[:3] for m in _MONTHS), "sept", "today", "tonight", "tomorrow", "eod", "eow"]
-) - {"may", "mar"}
-_NUMBER = re.compile(r"(?<![\w.+])[$€£]?(\d+(?:[.,:]\d+)*)(?:\s?(%)|(k|m)\b)?", re.IGNORECASE)
-_URL = re.compile(r"\(?<?(?:https?|mailto):[^\s>)]+>?\)?")
-_ID = re.compile(r"\b(?:pr|build|v)\s?#?\d+|\b[a-z]+-\d+\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,78 +94,12 @@ class Scored:
         return self.quote or self.sentence
 
 
-def split_sentences(text: str) -> list[str]:
-    """Split a message into sentences, keeping abbreviations ("Ms. Dawson") whole and dropping empty pieces."""
-    pieces: list[str] = []
-    for raw in text.splitlines():
-        buffer = ""
-        for part in _SENTENCE_END.split(raw.strip()):
-            buffer = f"{buffer} {part}".strip() if buffer else part.strip()
-            if not buffer.lower().endswith(_ABBREVIATIONS):
-                pieces.append(buffer)
-                buffer = ""
-        if buffer:
-            pieces.append(buffer)
-    return [p for p in pieces if p]
-
-
-_INTERJECTION = re.compile(
-    r"^(?:(?:well|yes|yeah|yep|oh|ok|okay|so|um|uh|hmm|ah|hey|hi|hello|sure|right|great|really|sir|madam|ma'am|"
-    r"ugh|ty|thanks|nice|fair)\s*[,!.]+\s*)+(?=\w)",
-    re.IGNORECASE,
-)
-
-
-def trim(sentence: str) -> str:
-    """Drop leading interjections ("Well, yes, we ship Friday." -> "We ship Friday."): shorter quotes, same facts.
-    "No," is kept because it carries meaning."""
-    trimmed = _INTERJECTION.sub("", sentence)
-    return trimmed[:1].upper() + trimmed[1:] if trimmed and words(trimmed) else sentence
-
-
-def words(text: str) -> list[str]:
-    """Lower-cased word tokens, the same way for scoring and for the grounding check."""
-    return _WORD.findall(text.lower().replace("\u2019", "'"))
-
-
-def stem(word: str) -> str:
-    """A crude suffix stripper, enough to match "decided"/"decide", "ships"/"ship" across source and rephrasing."""
-    for suffix in ("ing", "ied", "ies", "ed", "es", "s", "'s"):
-        if len(word) > len(suffix) + 2 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
-
-
-def content_stems(text: str) -> list[str]:
-    return [stem(w) for w in words(text) if w not in STOPWORDS]
-
-
-def fact_tokens(text: str) -> frozenset[str]:
-    """The dates, numbers and ids in a sentence, normalised ("Thurs" → thursday, "$2.1k" → 2.1k, "13th" → 13), so
-    two sentences can be compared for the value they give a thing."""
-    found: set[str] = set()
-    text = _URL.sub(" ", text)
-    for match in _NUMBER.finditer(text):
-        found.add(match.group(1).replace(",", "") + (match.group(3) or "").lower())
-    for word in words(text):
-        ordinal = re.fullmatch(r"(\d+)(?:st|nd|rd|th|am|pm|h|k)", word)
-        if ordinal:
-            found.add(ordinal.group(1) + ("k" if word.endswith("k") else ""))
-        elif word in _WEEKDAYS or word in _DATE_WORDS:
-            found.add(_WEEKDAYS.get(word, word))
-    found.update(m.group(0).lower().replace(" ", "").replace("#", "") for m in _ID.finditer(text))
-    return frozenset(found)
-
-
-_NOT_WORDS = re.compile(r":[a-z0-9_+'-]+:|<?https?://\S+>?")  # emoji shortcodes and bare links
-
-
 def sentences_of(lines: Sequence[ChatLine]) -> list[Sentence]:
     """Every sentence of every message, in order. Messages with no words (emoji, bare links) contribute nothing."""
     out: list[Sentence] = []
     for index, line in enumerate(lines):
         for text in map(trim, split_sentences(line.text)):
-            if words(_NOT_WORDS.sub(" ", text)):
+            if words(EMOJI.sub(" ", BARE_URL.sub(" ", text))):  # not only emoji and links
                 out.append(Sentence(text=text, line=line, index=index, position=len(out)))
     return out
 
@@ -299,7 +179,7 @@ def _classify(
     if _aside(i, sentences):
         item.tags.add("aside")
         return -0.2
-    if OPEN.search(text) and not _SELF_ACTION.search(text):
+    if OPEN.search(text) and not SELF_ACTION.search(text):
         # "not my call, leaving that open": the open question is the one it answers, when there is one.
         item.kind = "question"
         if not asked:
@@ -307,13 +187,13 @@ def _classify(
             if item.quote is None and not _long(sentence):
                 item.kind = "overview"  # "ok, leaving it open", about nothing we can show
         return 0.05
-    if _OWNS.search(text):  # "farid owns KR2 then", "oskar owns": who, before what was decided
+    if OWNS.search(text):  # "farid owns KR2 then", "oskar owns": who, before what was decided
         item.kind, item.owner = "action", _owner(i, sentences, speakers)
         return 0.1
     proposal = _agreed_proposal(i, sentences)
     if proposal is not None and _is_action(proposal.text, speakers):  # "+1" to "can you…?" or "I'll…"
         item.kind, item.quote = "action", proposal
-        item.owner = proposal.line.speaker if _SELF_ACTION.search(proposal.text) else sentence.line.speaker
+        item.owner = proposal.line.speaker if SELF_ACTION.search(proposal.text) else sentence.line.speaker
         # ":+1: by next friday" to "yes pls" about my own "I'll build a dashboard": the point is my action.
         item.quote = _own_offer(proposal, sentence, sentences, item.owner) or proposal
         return 0.1
@@ -327,7 +207,7 @@ def _classify(
     if _is_action(text, speakers):
         item.kind, item.owner = "action", _owner(i, sentences, speakers)
         return 0.05 + (0.05 if DEADLINE.search(text) else 0.0) + (0.05 if item.owner else 0.0)
-    if asked and _ROOM.search(text):  # "anyone want the last slice of pizza?": not the team's question
+    if asked and ROOM.search(text):  # "anyone want the last slice of pizza?": not the team's question
         return -0.1
     if asked and len(content_stems(text)) >= 2 and _unanswered(i, sentences, similarity, answered_at):
         item.kind = "question"
@@ -339,28 +219,30 @@ def _context(shown: Sentence, sentences: Sequence[Sentence], *, action: bool, pe
     "who's writing the rollback runbook?"; "yes pls, you own that" about the offer it accepts; "I'll take the
     cert" about the message before it that gave the cert's date; "oskar owns" about the sentence before it. Only
     where the reply does not say it itself."""
-    line, topic = shown.line, _topic(shown.text)
+    line, topic = shown.line, topic_words(shown.text)
     at = shown.position - sentences[0].position
     if len(topic - people) <= 1 and at > 0 and sentences[at - 1].line is line and _long(sentences[at - 1]):
         return sentences[at - 1]
     if line.thread_ts and line.thread_ts != line.ts:
         asked = [s for s in sentences if s.line.ts == line.thread_ts and _long(s) and s.text.rstrip().endswith("?")]
-        if asked and not topic & _topic(asked[0].line.text):
+        if asked and not topic & topic_words(asked[0].line.text):
             return asked[0]
     if not action:
         return None
     if len(topic) <= 1:  # "yes pls, you own that": the offer it takes
         return _answered(at, sentences, lambda s: _long(s) and s.text.rstrip().endswith("?"))
-    if _SELF_ACTION.search(shown.text) and len(topic) <= 3:
+    if SELF_ACTION.search(shown.text) and len(topic) <= 3:
         values = fact_tokens(shown.text)
-        referent = _answered(at, sentences, lambda s: bool(topic & _topic(s.text) and fact_tokens(s.text) - values))
+        referent = _answered(
+            at, sentences, lambda s: bool(topic & topic_words(s.text) and fact_tokens(s.text) - values)
+        )
         if referent is not None:
             return referent
-    if _PRONOUN.search(shown.text):  # "I'll have it in the release folder": "it" is what the question asked for
+    if PRONOUN.search(shown.text):  # "I'll have it in the release folder": "it" is what the question asked for
         for earlier in reversed(sentences[max(0, at - 6) : at]):
             if earlier.line is line or not _same_talk(earlier, shown) or not (asks(earlier) and _long(earlier)):
                 continue
-            if not _REQUEST.search(earlier.text) and not topic & _topic(earlier.text):
+            if not REQUEST.search(earlier.text) and not topic & topic_words(earlier.text):
                 return earlier
     return None
 
@@ -372,11 +254,11 @@ def _join_acceptances(sentences: Sequence[Sentence], scored: Sequence[Scored], s
     for j, item in enumerate(scored):
         reply = sentences[j]
         opens = j == 0 or sentences[j - 1].line is not reply.line  # the reply's first sentence
-        if "aside" in item.tags or not opens or asks(reply) or not _ACCEPT.search(reply.line.text):
+        if "aside" in item.tags or not opens or asks(reply) or not ACCEPT.search(reply.line.text):
             continue
         if item.kind == "action" and item.owner and item.owner.casefold() != reply.line.speaker.casefold():
             continue  # "yep, jonas reviewing": a second action, jonas's
-        request = _answered(j, sentences, lambda s: bool(_ASK_ACTION.search(s.text) or _directed(s.text, speakers)))
+        request = _answered(j, sentences, lambda s: bool(ASK_ACTION.search(s.text) or _directed(s.text, speakers)))
         if request is None:
             continue
         asked = scored[request.position - sentences[0].position]
@@ -391,13 +273,6 @@ def _join_acceptances(sentences: Sequence[Sentence], scored: Sequence[Scored], s
             item.quote, item.score = request, max(item.score, asked.score)
 
 
-_ACCEPT = re.compile(
-    r"^\W*(?:sure|yep|yes|yup|ok|okay|fine|on it|will do|can do|i'?ll|i will|i can|happy to|no problem|done|"
-    r"fine fine)\b",
-    re.IGNORECASE,
-)
-
-
 def mark_superseded(scored: Sequence[Scored]) -> None:
     """A decision that gives a thing a new value supersedes what earlier sentences said about the same thing:
     after "ok then lets move the freeze to Thursday the 13th", "code freeze Tue the 11th" is history, not a current
@@ -409,71 +284,32 @@ def mark_superseded(scored: Sequence[Scored]) -> None:
     for j, later in enumerate(ordered):
         if later.kind != "decision" or not later.facts:
             continue
-        topic = _topic(later.shown.text) | _topic(later.sentence.text)
-        new = _by_kind(later.facts)
+        topic = topic_words(later.shown.text) | topic_words(later.sentence.text)
+        new = by_kind(later.facts)
         for earlier in ordered[:j]:
             if earlier.superseded or earlier.sentence.line is later.sentence.line or earlier.shown is later.shown:
                 continue
             if earlier.kind != "question":
-                old = _by_kind(earlier.facts)
+                old = by_kind(earlier.facts)
                 if not any(new[kind] and old[kind] - new[kind] for kind in new):
                     continue
                 if _answers_proposal(earlier, later, ordered):  # "proposing saturday 23:00" → "sunday 03:00 then"
                     earlier.superseded = True
                     continue
-            about = _topic(earlier.shown.text)
+            about = topic_words(earlier.shown.text)
             shared = len(about & topic)
             earlier.superseded = bool(shared and shared >= 0.5 * min(len(about), len(topic)))
 
 
-_PROPOSAL = re.compile(
-    r"\b(?:propos\w*|how about|what about|suggest\w*|tentative(?:ly)?|maybe|could we|can we|should we|thinking)\b",
-    re.IGNORECASE,
-)
-
-
 def _answers_proposal(earlier: Scored, later: Scored, ordered: Sequence[Scored]) -> bool:
     """Whether `later` decides on a proposal made just before it in the same conversation (a few messages back)."""
-    if earlier.kind == "action" or not (_PROPOSAL.search(earlier.shown.text) or asks(earlier.shown)):
+    if earlier.kind == "action" or not (PROPOSAL.search(earlier.shown.text) or asks(earlier.shown)):
         return False  # "can you look into it before Thursday?" is work, not a proposal of a date
     if not _same_talk(earlier.shown, later.sentence):
         return False
     between = {id(c.sentence.line) for c in ordered if earlier.sentence.position < c.sentence.position}
     between &= {id(c.sentence.line) for c in ordered if c.sentence.position < later.sentence.position}
     return len(between) <= 3
-
-
-def _by_kind(facts: frozenset[str]) -> dict[str, set[str]]:
-    """Values split into days (weekdays, months, today…) and numbers (dates of the month, amounts, ids)."""
-    days = {f for f in facts if f in _DATE_WORDS}
-    return {"day": days, "number": set(facts) - days}
-
-
-def _topic(text: str) -> set[str]:
-    """The content words a sentence is about, leaving out values, ids, times of day and the words that announce
-    a change."""
-    text = _MOVED_TO.sub(" ", _ID.sub(" ", _NUMBER.sub(" ", _URL.sub(" ", text))))
-    return {w for w in content_stems(text) if len(w) > 2 and not w[0].isdigit() and w not in _NOT_TOPIC}
-
-
-_NOT_TOPIC = (
-    frozenset(
-        stem(w)
-        for w in """change changed switch switched new plan date then now instead agreed agree decided decision let lets
-    update updated correction day days week weeks next morning afternoon evening night tonight today
-    tomorrow lunch eod time utc gmt cet cest pt pst pdt et est edt""".split()
-    )
-    | _DATE_WORDS
-    | frozenset(_WEEKDAYS)
-)
-
-
-# "move the freeze to Thursday": the verb of a change, not its subject (unlike "the office move")
-_MOVED_TO = re.compile(
-    r"\b(?:move[sd]?|moving|push(?:ed|ing)?|postpone[sd]?|slipp?(?:ed|s)?|defer(?:red)?|bump(?:ed)?)\b"
-    r"(?=[^.?!]{0,40}?\b(?:to|until|till)\b)",
-    re.IGNORECASE,
-)
 
 
 def mmr(
@@ -541,7 +377,7 @@ def _own_offer(proposal: Sentence, agreement: Sentence, sentences: Sequence[Sent
     """The agreer's own "I'll…" that `proposal` ("yes pls, with account owner names") replied to, if any."""
     at = proposal.position - sentences[0].position
     mine = _answered(at, sentences, lambda s: s.line is not agreement.line and s.line.speaker == owner)
-    return mine if mine is not None and _SELF_ACTION.search(mine.text) else None
+    return mine if mine is not None and SELF_ACTION.search(mine.text) else None
 
 
 def _is_action(text: str, speakers: Sequence[str]) -> bool:
@@ -552,7 +388,7 @@ def _is_action(text: str, speakers: Sequence[str]) -> bool:
         return False
     if not text.rstrip().endswith("?"):
         return True
-    return (directed or bool(_REQUEST.search(text))) and not _WH.search(text)
+    return (directed or bool(REQUEST.search(text))) and not WH.search(text)
 
 
 def _open_question(i: int, sentences: Sequence[Sentence], scored: Sequence[Scored]) -> Sentence | None:
@@ -589,10 +425,7 @@ def _after_agreement(i: int, sentences: Sequence[Sentence]) -> bool:
     if i == 0 or sentences[i - 1].line is not sentence.line or not fact_tokens(sentence.text):
         return False
     first = next(s for s in sentences if s.line is sentence.line)
-    return bool(AGREEMENT.search(sentence.line.text) or _CHANGE_CUE.search(first.text))
-
-
-_CHANGE_CUE = re.compile(r"^\W*(?:correction|update|updated|change of plan|new plan)\b", re.IGNORECASE)
+    return bool(AGREEMENT.search(sentence.line.text) or CHANGE_CUE.search(first.text))
 
 
 def _agreed_proposal(i: int, sentences: Sequence[Sentence]) -> Sentence | None:
@@ -601,10 +434,10 @@ def _agreed_proposal(i: int, sentences: Sequence[Sentence]) -> Sentence | None:
     sentence = sentences[i]
     text = sentence.line.text
     values = fact_tokens(text)
-    if _OFFER_TAKEN.search(text) and not AGREEMENT.search(text):
+    if OFFER_TAKEN.search(text) and not AGREEMENT.search(text):
         # "yes, 18:00 go/no-go" to "go/no-go call saturday 18:00 UTC?": a proposal put as a question, confirmed.
         asked = _answered(i, sentences, lambda s: _long(s) and asks(s) and bool(fact_tokens(s.text)))
-        if asked is None or not values <= fact_tokens(asked.text) or len(_topic(_OFFER_TAKEN.sub("", text))) > 2:
+        if asked is None or not values <= fact_tokens(asked.text) or len(topic_words(OFFER_TAKEN.sub("", text))) > 2:
             return None
         return asked
     if not AGREEMENT.search(text):
@@ -637,18 +470,11 @@ def _answered(
     return None
 
 
-_DIRECTIVE = re.compile(
-    r"(?:^|[,;:.—–-]\s*|\band\s+)@?([a-z][\w.-]*)\b,?\s+(?!(?:and|or|is|was|'s)\b|[a-z]+ed\b)[a-z]", re.IGNORECASE
-)
-_WH = re.compile(r"^\W*(?:\w+[,:]\s+)?(?:what|why|how|when|where|who|whose|which)\b", re.IGNORECASE)
-_REQUEST = re.compile(r"\b(?:can|could|would|will) you\b|\bplease\b|\bpls\b", re.IGNORECASE)
-
-
 def _directed(text: str, speakers: Sequence[str]) -> str | None:
     """A clause that starts with a person's name and goes on with what they do: "wei push the fix, liam approve
     it", "marta can you pull the numbers?", "daniel owns the DNS setup". Returns the first such person."""
     firsts = {words(s)[0]: s for s in speakers if words(s)}
-    for match in _DIRECTIVE.finditer(text):
+    for match in DIRECTIVE.finditer(text):
         name = match.group(1).lower()
         if name in firsts:
             return firsts[name]
@@ -663,40 +489,20 @@ def _owner(i: int, sentences: Sequence[Sentence], speakers: Sequence[str]) -> st
     mentioned = MENTION.findall(sentence.text)
     if mentioned:
         return mentioned[0]
-    if _SELF_ACTION.search(sentence.text):
+    if SELF_ACTION.search(sentence.text):
         return sentence.line.speaker
     directed = _directed(sentence.text, speakers)
     if directed:
         return directed
-    if _OFFER_TAKEN.search(sentence.text):  # "yes pls, you own that" to "can I write the autoresponder?"
+    if OFFER_TAKEN.search(sentence.text):  # "yes pls, you own that" to "can I write the autoresponder?"
         offer = _answered(i, sentences, lambda s: s.text.rstrip().endswith("?"))
         if offer is not None:
             return offer.line.speaker
-    if _YOU_ASKED.search(sentence.text) and not _GROUP.search(sentence.text):
+    if YOU_ASKED.search(sentence.text) and not GROUP.search(sentence.text):
         for later in sentences[i + 1 : i + 6]:
             if later.line.speaker != sentence.line.speaker and _same_talk(sentence, later):
                 return later.line.speaker
     return None
-
-
-_YOU_ASKED = re.compile(r"\b(?:can|could|would|will) you\b", re.IGNORECASE)
-_GROUP = re.compile(r"\b(?:all|everyone|everybody|folks|team|y'?all|anyone|someone|somebody|people)\b", re.IGNORECASE)
-# A question put to the room in passing ("does anyone want the last slice of pizza?", "anyone seen my charger?").
-_ROOM = re.compile(
-    r"^\W*(?:(?:also|so|hey|btw|ok)[,!]?\s+)?(?:(?:does|did|has|is|have|can)\s+)?(?:anyone|anybody|someone)"
-    r"(?:\s+else'?s?)?\s+(?!know|remember|own|decide)|^\W*\w+(?:\s+\w+)?,?\s+any(?:one|body)\s*\?",
-    re.IGNORECASE,
-)
-_PRONOUN = re.compile(
-    r"\b(?:have|do|take|own|write|send|finish|handle|fix|review)\s+(?:it|that|this|them|those)\b", re.IGNORECASE
-)
-_OWNS = re.compile(r"\b[a-z]+ owns\b|\bowns? (?:it|that|this|those)\b|\byou own\b|\bowner\s*[=:]", re.IGNORECASE)
-_OFFER_TAKEN = re.compile(r"^\W*(?:yes|yep|yeah|sure|ok|okay|go ahead|please do)\b", re.IGNORECASE)
-_ANSWER_START = re.compile(
-    r"^\W*(yes|yeah|yep|no|nope|sure|ok|okay|i|i'?ll|i'?m|we|we'?ll|it|it'?s|that'?s|they|he|she|because|\d+|"
-    r"agreed|agree|fine|fair|\+1|sounds good|works|good call|let'?s|not|nah|only)\b",
-    re.IGNORECASE,
-)
 
 
 def _unanswered(i: int, sentences: Sequence[Sentence], similarity: np.ndarray, answered_at: float) -> bool:
@@ -728,11 +534,11 @@ def _answers(question: str, reply: str, names: set[str]) -> bool:
     name, a number), or gives what the question asks for: a person for "who", a day or time for "when", a number
     for "how many", else a word of the question's subject ("which steps went away?" "merged the profile steps…")."""
     first = words(reply)[:1]
-    if _ANSWER_START.search(reply) or (first and first[0] in names):
+    if ANSWER_START.search(reply) or (first and first[0] in names):
         return True
     asked = question.lower()
-    values = _by_kind(fact_tokens(reply))
-    if not _WH.search(question) and (values["day"] or values["number"]):
+    values = by_kind(fact_tokens(reply))
+    if not WH.search(question) and (values["day"] or values["number"]):
         return True  # "and existing customers?" "grandfathered at $12 for 12 months"
     if re.search(r"\bwho\b", asked):
         return bool(names & set(words(reply)) or MENTION.search(reply))
@@ -740,4 +546,4 @@ def _answers(question: str, reply: str, names: set[str]) -> bool:
         return bool(values["day"] or values["number"])
     if re.search(r"\bhow (?:many|much|long|big|often)\b", asked):
         return bool(values["number"])
-    return bool(_topic(question) & _topic(reply))
+    return bool(topic_words(question) & topic_words(reply))

@@ -36,8 +36,11 @@ import numpy as np
 
 from bot.model.client import ChatMessage, ChatOptions, ModelClient, ModelError, PromptTooLong
 from handlers.qa.grounding import check
+from handlers.summarize import cues
 from handlers.summarize import extractive as ex
 from handlers.text.lines import ChatLine
+from handlers.text.sentences import split_sentences
+from handlers.text.words import content_stems, words
 
 logger = logging.getLogger(__name__)
 
@@ -126,12 +129,12 @@ class _Run:
     dropped: int = 0
     embeddings: bool = False  # the sentence vectors came from the model (else TF-IDF, a different space)
 
-    def call(self, what: str, fn: Callable[[], str]) -> str | None:
+    def call(self, what: str, fn: Callable[[ModelClient], str]) -> str | None:
         """Run one model call; on failure remember why and stop using the model for the rest of this summary."""
         if self.model is None or self.degraded:
             return None
         try:
-            return fn()
+            return fn(self.model)
         except PromptTooLong:
             logger.debug("summarize: a %s prompt did not fit the window; skipped", what)
             return None  # one oversized message; the model still serves the rest
@@ -324,28 +327,28 @@ def _gist(
         ),
         ChatMessage(role="user", content=transcript),
     ]
-    answer = run.call("gist", lambda: run.model.complete(messages, options=ChatOptions(max_tokens=GIST_TOKENS)))
+    answer = run.call("gist", lambda model: model.complete(messages, options=ChatOptions(max_tokens=GIST_TOKENS)))
     if not answer:
         return []
     kept: list[SummaryPoint] = []
     speakers = [line.speaker for line in lines]
-    generated = ex.split_sentences(answer.strip())
+    generated = split_sentences(answer.strip())
     gen_vectors = _embed_or_none(generated, run)
     for k, sentence in enumerate(generated):
         # Cite the sentences that share the most content words with the generated one.
-        stems = set(ex.content_stems(sentence))
-        ranked = sorted(citable, key=lambda s: -len(stems & set(ex.content_stems(s.text))))[:3]
+        stems = set(content_stems(sentence))
+        ranked = sorted(citable, key=lambda s: -len(stems & set(content_stems(s.text))))[:3]
         similarity = None
         if gen_vectors is not None:
             similarity = float(max(gen_vectors[k] @ vectors[chunk.index(s)] for s in ranked))
         verdict = check(sentence, [s.text for s in ranked], names=speakers, similarity=similarity)
-        if verdict.ok and ex.fact_tokens(sentence) & stale:
+        if verdict.ok and cues.fact_tokens(sentence) & stale:
             verdict = replace(verdict, ok=False, reason="states a superseded value as current")
-        closest = max(chunk, key=lambda s: len(stems & set(ex.content_stems(s.text))))
+        closest = max(chunk, key=lambda s: len(stems & set(content_stems(s.text))))
         if verdict.ok and id(closest.line) in unsettled:
             verdict = replace(verdict, ok=False, reason="speaks of an open question as if it were settled")
         if verdict.ok:
-            sources = tuple(dict.fromkeys(s.line for s in ranked if stems & set(ex.content_stems(s.text))))
+            sources = tuple(dict.fromkeys(s.line for s in ranked if stems & set(content_stems(s.text))))
             kept.append(SummaryPoint(text=sentence, sources=sources, rephrased=True))
         else:
             run.dropped += 1
@@ -359,15 +362,15 @@ def _merge(gists: Sequence[SummaryPoint], run: _Run, *, stale: frozenset[str] = 
         ChatMessage(role="system", content="Merge these notes into one short sentence. Use only what they say."),
         ChatMessage(role="user", content="\n".join(g.text for g in gists)),
     ]
-    answer = run.call("merge", lambda: run.model.complete(messages, options=ChatOptions(max_tokens=GIST_TOKENS)))
+    answer = run.call("merge", lambda model: model.complete(messages, options=ChatOptions(max_tokens=GIST_TOKENS)))
     if not answer:
         return []
     sources = tuple(dict.fromkeys(line for g in gists for line in g.sources))
-    sentence = ex.split_sentences(answer.strip())[0] if ex.split_sentences(answer.strip()) else ""
+    sentence = split_sentences(answer.strip())[0] if split_sentences(answer.strip()) else ""
     verdict = check(
         sentence, [line.text for line in sources] + [g.text for g in gists], names=[line.speaker for line in sources]
     )
-    if not verdict.ok or ex.fact_tokens(sentence) & stale:
+    if not verdict.ok or cues.fact_tokens(sentence) & stale:
         run.dropped += 1
         return []
     return [SummaryPoint(text=sentence, sources=sources, rephrased=True)]
@@ -463,16 +466,16 @@ def _pick(
 
 def _informative(text: str) -> bool:
     """Enough words of its own to stand in the overview: "you did the 2.3 one" is not."""
-    stems = ex.content_stems(text)
+    stems = content_stems(text)
     return len(stems) >= 3 and len([w for w in stems if not w[0].isdigit()]) >= 2
 
 
 def _worth_showing(c: ex.Scored) -> bool:
     """Not a bare "yes pls"; and an action item says who, by when, or at least what ("ramen, spicy pls" does not)."""
-    stems = len(ex.content_stems(c.shown.text))
+    stems = len(content_stems(c.shown.text))
     if stems < (1 if c.kind == "decision" else 2) and c.context is None:  # "bowling it is." still decides
         return False
-    return c.kind != "action" or bool(c.owner or ex.DEADLINE.search(c.shown.text) or stems >= 4 or c.context)
+    return c.kind != "action" or bool(c.owner or cues.DEADLINE.search(c.shown.text) or stems >= 4 or c.context)
 
 
 def _replies(
@@ -483,8 +486,8 @@ def _replies(
     repliers = [c.sentence.line for c in candidates if c.kind == kind and c.shown.line is line]
     out: list[SummaryPoint] = []
     for reply in dict.fromkeys(r for r in repliers if r is not line):
-        said = [s for s in sentences if s.line is reply and s.position not in used and ex.content_stems(s.text)]
-        said = [s for s in said if len(ex.content_stems(s.text)) >= 2 or ex.OPEN.search(s.text)]
+        said = [s for s in sentences if s.line is reply and s.position not in used and content_stems(s.text)]
+        said = [s for s in said if len(content_stems(s.text)) >= 2 or cues.OPEN.search(s.text)]
         if said:
             used.update(s.position for s in said)
             out.append(SummaryPoint(text=" ".join(s.text for s in said), sources=(reply,)))
@@ -530,7 +533,7 @@ def _rephrase(point: SummaryPoint, lines: Sequence[ChatLine], run: _Run) -> Summ
         messages += [ChatMessage(role="user", content=source), ChatMessage(role="assistant", content=target)]
     messages.append(ChatMessage(role="user", content=f"{prefix}: {point.text}"))
     options = ChatOptions(max_tokens=PHRASE_TOKENS, stop=["\n"])
-    answer = run.call("rephrase", lambda: run.model.complete(messages, options=options))
+    answer = run.call("rephrase", lambda model: model.complete(messages, options=options))
     if not answer:
         return point
     text = answer.strip()
@@ -548,7 +551,7 @@ def _rephrase(point: SummaryPoint, lines: Sequence[ChatLine], run: _Run) -> Summ
 def _reports(text: str, speaker: str) -> bool:
     """Reported speech starts with who spoke and has no "you" left: "Karren tells Person1 they enjoyed talking to
     you" (said by someone else) and "Kate tells Kate…" are the 135M model's usual ways of getting it wrong."""
-    found, expected = ex.words(text), ex.words(speaker)
+    found, expected = words(text), words(speaker)
     return bool(expected) and found[: len(expected)] == expected and not {"you", "your", "yours"} & set(found)
 
 
@@ -556,7 +559,7 @@ def _addressee(line: ChatLine, lines: Sequence[ChatLine]) -> str | None:
     """Whom a message speaks to, as far as the messages show: the person it @-mentions; in a thread, whoever
     started it; between two people, the other one (the nearest other speaker before it, else after it). In a
     channel of many, order alone is a guess, and a guessed "(to Anjali)" becomes "Irina asks Anjali…"."""
-    mentioned = ex.MENTION.findall(line.text)
+    mentioned = cues.MENTION.findall(line.text)
     if mentioned:
         return mentioned[0]
     if line.thread_ts and line.thread_ts != line.ts:

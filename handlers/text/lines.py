@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from handlers.text.markup import readable, unescape
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,17 +23,14 @@ class ChatLine:
     thread_ts: str | None = None
 
 
-_USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
-_CHANNEL = re.compile(r"<#(C[A-Z0-9]+)(?:\|([^>]*))?>")
-_SPECIAL = re.compile(r"<!(\w+)(?:\^[A-Z0-9]+)?(?:\|([^>]*))?>")
-_LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>")
-
-
 def readable_text(text: str, name_of: Callable[[str], str]) -> str:
     """Slack's wire markup as a person reads it: `<@U1>` → `@Alice`, `<#C1|general>` → `#general`, links with
     their labels, `&amp;` → `&`. What the model reads should look like what people saw."""
-    text = _USER.sub(lambda m: "@" + (m.group(2) or name_of(m.group(1))), text)
-    text = _CHANNEL.sub(lambda m: "#" + (m.group(2) or m.group(1)), text)
-    text = _SPECIAL.sub(lambda m: "@" + (m.group(2) or m.group(1)), text)
-    text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})" if m.group(2) else m.group(1), text)
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return unescape(
+        readable(
+            text,
+            person=lambda user, label: label or name_of(user),
+            channel=lambda channel, label: label or channel,
+            link=lambda url, label: f"{label} ({url})" if label else url,
+        )
+    )

@@ -1,4 +1,10 @@
-"""Keeping Slack markup out of the model's hands while a text is translated.
+"""Slack's markup, read one way everywhere: the regexes for it and what the skills do with it.
+
+Slack's wire format marks up people (`<@U1>`, `<@U1|alice>`), channels (`<#C1|general>`), special mentions
+(`<!here>`, `<!subteam^S1|@design>`, `<!date^1392734382^{date}|Feb 18>`), links (`<https://x|label>`), emoji
+(`:tada:`) and code. The skills need it three ways: as the words a reader sees (`readable`: what the model and
+the sentiment scorer read), made harmless before the bot posts (the ping patterns, for bot/slack/delivery.py), and
+cut out around a translation (`protect` / `restore`).
 
 A small model rewrites what it sees: it "translates" `:smile:`, drops the `|label` of a link, spells a mention
 differently or reformats code. So every piece of markup is cut out before the model reads the text and put back
@@ -13,19 +19,33 @@ Slack escapes `&`, `<` and `>` in message text as `&amp;`, `&lt;`, `&gt;`. The m
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+
+USER = re.compile(r"<@(?P<id>[UW][A-Z0-9]+)(?:\|(?P<label>[^>]*))?>")
+CHANNEL = re.compile(r"<#(?P<id>C[A-Z0-9]+)(?:\|(?P<label>[^>]*))?>")
+_SPECIAL = r"<!(?P<name>{names})(?P<args>\^[^|>]*)?(?:\|(?P<label>[^>]*))?>"
+SPECIAL = re.compile(_SPECIAL.format(names=r"\w+"))
+"""Any `<!…>`: here, channel, everyone, subteam^ID, date^…, with an optional `|label`."""
+PING = re.compile(_SPECIAL.format(names="channel|here|everyone|subteam"), re.IGNORECASE)
+"""The special mentions that notify people; `<!date…>` and the like only render."""
+TYPED_PING = re.compile(r"(?<![\w<])@(channel|here|everyone)\b", re.IGNORECASE)
+"""@here typed as text, which Slack may still turn into a ping when the bot posts it."""
+LINK = re.compile(r"<(?P<url>(?:https?|mailto):[^|>]+)(?:\|(?P<label>[^>]*))?>")
+BARE_URL = re.compile(r"\bhttps?://[^\s<>]+")
+"""A URL typed as text, which Slack did not wrap in <>."""
+EMOJI = re.compile(r"(?<![\w:]):(?P<name>[a-z0-9_+\-']+):(?::skin-tone-\d:)?(?!\w)")
+"""An emoji shortcode, with its skin tone (`:+1::skin-tone-2:`); not a time such as 10:30:45."""
+CODE_BLOCK = re.compile(r"```.*?```", re.DOTALL)
+INLINE_CODE = re.compile(r"`[^`\n]+`")
+WIRE = re.compile(r"<[^<>\n]+>")
+"""Any wire markup: links, <@U1>, <#C1|x>, <!here>, <!date^...>."""
 
 # Order matters: fenced code before inline code, so ``` is never read as three inline-code ticks.
 _MARKUP = re.compile(
-    r"""
-      ```.*?```                         # code block (may span lines)
-    | `[^`\n]+`                         # inline code
-    | <[^<>\n]+>                        # Slack wire markup: links, <@U1>, <#C1|x>, <!here>, <!date^...>
-    | \bhttps?://[^\s<>]+               # a bare URL (typed text that Slack did not wrap)
-    | (?<![\w:]):[a-z0-9_+\-']+:(?::skin-tone-\d:)?(?![\w])  # emoji shortcode (not 10:30:45), skin tone
-    | \[\d+\]                           # text that already looks like a placeholder is kept as markup too
-    """,
-    re.VERBOSE | re.DOTALL,
+    "|".join(p.pattern for p in (CODE_BLOCK, INLINE_CODE, WIRE, BARE_URL, EMOJI))
+    + r"|\[\d+\]",  # text that already looks like a placeholder is kept as markup too
+    re.DOTALL,
 )
 _PLACEHOLDER = re.compile(r"\[\s*(\d+)\s*\]")
 _ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))  # &amp; last: "&amp;lt;" is the text "&lt;"
@@ -85,6 +105,34 @@ def restore(translated: str, protected: Protected, *, expected: list[int] | None
 def strip_placeholders(fragment: str) -> str:
     """The fragment without its placeholders: what guards should judge as the model's own words."""
     return _PLACEHOLDER.sub(" ", fragment)
+
+
+def special_text(match: re.Match[str]) -> str:
+    """A special mention as a reader sees it: `<!here>` → "@here", `<!subteam^S1|@design>` → "@design",
+    `<!subteam^S1>` → "@team", `<!date^…|Feb 18>` → "Feb 18" (the fallback text Slack shows)."""
+    name, label = match["name"], match["label"]
+    if name.lower() == "date":
+        return label or ""
+    return "@" + (label or ("team" if name.lower() == "subteam" else name)).lstrip("@")
+
+
+def readable(
+    text: str,
+    *,
+    person: Callable[[str, str | None], str],
+    channel: Callable[[str, str | None], str],
+    link: Callable[[str, str | None], str],
+) -> str:
+    """Mentions, channel links, special mentions and links replaced by the words a reader sees.
+
+    `person` and `channel` name an id (given its `|label`, if any), `link` renders a URL and its label; the
+    caller decides how much of each matters (a reader's view names people, the sentiment scorer need not).
+    Slack's entities are left for the caller, who may have more of them to decode.
+    """
+    text = USER.sub(lambda m: "@" + person(m["id"], m["label"]), text)
+    text = CHANNEL.sub(lambda m: "#" + channel(m["id"], m["label"]), text)
+    text = SPECIAL.sub(special_text, text)
+    return LINK.sub(lambda m: link(m["url"], m["label"]), text)
 
 
 def escape(text: str) -> str:

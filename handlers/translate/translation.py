@@ -36,8 +36,12 @@ from typing import Literal
 
 from bot.model.client import ChatMessage, ChatOptions, ModelClient, PromptTooLong
 from handlers.text.markup import Protected, protect, restore, strip_placeholders
-from handlers.translate.checks import guess_language, missing_names, numbers_in, rejection
+from handlers.text.sentences import split_sentences
+from handlers.translate.checks import rejection
 from handlers.translate.languages import LANGUAGES
+from handlers.translate.names import missing_names
+from handlers.translate.numbers import numbers_in
+from handlers.translate.scripts import guess_language
 
 logger = logging.getLogger(__name__)
 
@@ -205,20 +209,18 @@ def prompt_style(model: ModelClient) -> PromptStyle:
 
 # ---------------------------------------------------------------------------------------------- splitting
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”»)]*\s+(?=\S)|(?<=[。！？])")
 _LINE_PREFIX = re.compile(r"^(\s*(?:>\s*)?(?:[-*•◦]\s+|\d{1,3}[.)]\s+)?)")
 
 
-def split_sentences(text: str, limit: int = MAX_PIECE_CHARS) -> list[str]:
+def pieces_of(text: str, limit: int = MAX_PIECE_CHARS) -> list[str]:
     """Cut a line into pieces of at most `limit` characters at sentence ends, keeping short sentences together.
 
     A sentence longer than `limit` stays whole; the caller decides whether it is too long for the model.
     """
     if len(text) <= limit:
         return [text]
-    sentences = [s for s in _SENTENCE_END.split(text) if s and s.strip()]
     pieces: list[str] = []
-    for sentence in sentences:
+    for sentence in split_sentences(text):
         if pieces and len(pieces[-1]) + 1 + len(sentence) <= limit:
             pieces[-1] = f"{pieces[-1]} {sentence}"
         else:
@@ -248,7 +250,7 @@ def _plan(protected_text: str, *, joiner: str = " ") -> tuple[list[list[str | _P
         trailing = body[len(body.rstrip()) :]
         parts: list[str | _Piece] = [head]
         if _has_words(stripped):
-            for i, sentence in enumerate(split_sentences(stripped)):
+            for i, sentence in enumerate(pieces_of(stripped)):
                 piece = _Piece(sentence, number)
                 pieces.append(piece)
                 parts += [joiner] if i else []

@@ -52,7 +52,8 @@ def _multipart_file(body: bytes, content_type: str) -> bytes:
     message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
     for part in message.iter_parts():
         if part.get_param("name", header="content-disposition") == "file":
-            return part.get_payload(decode=True) or b""
+            payload = part.get_payload(decode=True)  # bytes (or None) for a part that is not multipart itself
+            return payload if isinstance(payload, bytes) else b""
     return b""
 
 

@@ -1,12 +1,29 @@
-"""Mentions, direct messages and follow-ups in the bot's threads: a streamed reply, or an answer from history."""
+"""Mentions, direct messages and follow-ups in the bot's threads: an answer from the channel's history, or a
+streamed reply.
+
+How one travels, top to bottom:
+1. event: Slack sends `app_mention` or `message`; bot/slack/listeners.py stores the message, records a `mention`
+   job (`help` for "help") and acks.
+2. job: the dispatcher (bot/jobs/dispatch.py) claims it and hands it to `MentionRunner`; a failure it marks as
+   passing (RetryLater) brings the job back later, and the retry edits what this attempt posted.
+3. runner: `MentionRunner.__call__` opens the reply, then reads what the skill needs from storage.
+4. handler: handlers/qa answers a question from the channel's messages, citing them; anything else goes to
+   handlers/conversation, whose reply is streamed as the model writes it.
+5. delivery: the answer fills the reply (bot/jobs/delivery.py, bot/slack/streaming.py) and is kept as history.
+"""
 
 from __future__ import annotations
 
 import re
 
 from bot import texts
-from bot.jobs.runners.context import SLACK_FAILURES, RunnerContext, classify_slack_error, shorten
-from bot.model.client import ModelBusy, ModelUnavailable, PromptTooLong
+from bot.jobs.delivery import Delivery
+from bot.jobs.kinds import MentionPayload
+from bot.jobs.model_wait import told_model_busy, wait_for_model
+from bot.jobs.runners.deps import RunnerDeps
+from bot.jobs.runners.lines import chat_line, is_about_the_team, shorten
+from bot.jobs.slack_errors import slack_call
+from bot.model.client import ModelBusy, ModelClient, ModelUnavailable, PromptTooLong
 from bot.slack.mrkdwn import escape
 from bot.slack.streaming import SlackStream
 from handlers.conversation.reply import converse
@@ -16,6 +33,7 @@ from handlers.text.lines import ChatLine, readable_text
 from storage import messages as message_queries
 from storage.jobs import ClaimedJob
 from storage.message_search import search_messages
+from storage.messages import StoredMessage
 
 CONTEXT_MESSAGES = 60
 QA_RECENT_MESSAGES = 300
@@ -23,55 +41,50 @@ QA_SEARCH_HITS = 40
 
 
 class MentionRunner:
-    def __init__(self, ctx: RunnerContext) -> None:
-        self.ctx = ctx
+    def __init__(self, deps: RunnerDeps, delivery: Delivery) -> None:
+        self.deps = deps
+        self.delivery = delivery
 
     def help(self, job: ClaimedJob) -> None:
-        self.ctx.reply_in_thread(job, texts.HELP)
+        self.delivery.reply_in_thread(job, texts.HELP)
 
     def __call__(self, job: ClaimedJob) -> None:
-        if self.ctx.model is None:
-            self.ctx.reply_in_thread(job, texts.MODEL_NOT_READY)
+        model = self.deps.model
+        if model is None:
+            self.delivery.reply_in_thread(job, texts.MODEL_NOT_READY)
             return
-        payload = job.payload
-        try:
-            # The placeholder is posted first and the answer streamed into it, so a retry (after a crash, or while
-            # the model was away) finds that one message and edits it: the thread ends with exactly one reply.
-            earlier = self.ctx.earlier_replies(job, thread_ts=payload.get("thread_ts"))
-            stream = SlackStream(
-                client=self.ctx.client,
-                channel=job.channel_id,
-                thread_ts=payload.get("thread_ts"),
-                job_id=job.id,
-                existing=earlier,
-            )
-            waiting = self.ctx.told_model_busy(job)
-            stream.start(showing=texts.MODEL_BUSY if waiting else None)
-            if not earlier:
-                self.ctx.record_first_reply(job, stream.posted[0])
-            request = readable_text(payload["text"], lambda user: self.ctx.name(job.team_id, user))
+        payload = MentionPayload.of(job)
+        thread_ts = payload.thread_ts
+        # The reply exists before the model is asked, so a retry (after a crash, or while the model was away)
+        # edits this one message instead of adding another.
+        stream = self.delivery.stream_reply(
+            job, thread_ts=thread_ts, showing=texts.MODEL_BUSY if told_model_busy(job) else None
+        )
+        with slack_call():
+            request = readable_text(payload.text, lambda user: self.deps.directory.display_name(job.team_id, user))
             try:
-                # Every question is looked up in the channel first. What the messages do not answer is declined
-                # when it is about the team (people, dates, decisions: never invented), and otherwise gets a
-                # general answer.
-                answer = self._answer_from_history(job, request) if qa.is_question(request) else None
-                if answer is not None:
-                    stream.finish(answer, mrkdwn=True)
-                elif qa.is_history_question(request):
-                    stream.finish(texts.NOTHING_FOUND, mrkdwn=True)
-                else:
-                    self._converse(job, request, stream)
+                self._answer(job, request, stream, model)
             except (ModelUnavailable, ModelBusy) as exc:
-                raise self.ctx.wait_for_model(job, exc, tell=stream.show_note, idempotent_tell=True) from exc
+                wait = self.deps.model_wait
+                raise wait_for_model(job, exc, longest=wait, tell=stream.show_note, idempotent_tell=True) from exc
             except PromptTooLong:
                 stream.finish(texts.REQUEST_TOO_LONG_FOR_MODEL, mrkdwn=True)
-        except SLACK_FAILURES as exc:
-            raise classify_slack_error(exc) from exc
-        self.ctx.remember(job, stream.posted, stream.text, thread_ts=payload.get("thread_ts"))
+        self.delivery.remember(job, stream.posted, stream.text, thread_ts=thread_ts)
 
-    def _converse(self, job: ClaimedJob, request: str, stream: SlackStream) -> None:
-        asker = self.ctx.name(job.team_id, job.payload["user"])
-        pieces = converse(request, asker, self._context(job), model=self.ctx.model, place=f"#{job.channel_id}")
+    def _answer(self, job: ClaimedJob, request: str, stream: SlackStream, model: ModelClient) -> None:
+        """Every question is looked up in the channel first. What the messages do not answer is declined when it
+        is about the team (people, dates, decisions: never invented), and otherwise gets a general answer."""
+        answer = self._answer_from_history(job, request, model) if qa.is_question(request) else None
+        if answer is not None:
+            stream.finish(answer, mrkdwn=True)
+        elif qa.is_history_question(request):
+            stream.finish(texts.NOTHING_FOUND, mrkdwn=True)
+        else:
+            self._converse(job, request, stream, model)
+
+    def _converse(self, job: ClaimedJob, request: str, stream: SlackStream, model: ModelClient) -> None:
+        asker = self.deps.directory.display_name(job.team_id, MentionPayload.of(job).user)
+        pieces = converse(request, asker, self._context(job), model=model, place=f"#{job.channel_id}")
         for piece in pieces:
             stream.feed(piece)
         answer = stream.text
@@ -79,13 +92,13 @@ class MentionRunner:
             answer = trim_loop(answer)
         stream.finish(texts.COULD_NOT_ANSWER if is_degenerate(answer) else answer)
 
-    def _answer_from_history(self, job: ClaimedJob, question: str) -> str | None:
+    def _answer_from_history(self, job: ClaimedJob, question: str, model: ModelClient) -> str | None:
         """Retrieve (full-text search plus the recent past), answer only from what was found, cite it; None when
         the channel's messages do not answer the question.
 
         Sources are what the team said: never the bot's own replies, nor requests people made of the bot (a
         question to the bot is not an answer to the next one)."""
-        with self.ctx.sessions() as session:
+        with self.deps.sessions() as session:
             found = search_messages(
                 session=session,
                 team_id=job.team_id,
@@ -99,20 +112,19 @@ class MentionRunner:
         pool = {
             m.ts: m
             for m in [*found, *recent]
-            if not m.is_bot and m.ts != job.payload["ts"] and self.ctx.is_about_the_team(m)
+            if not m.is_bot and m.ts != MentionPayload.of(job).ts and self._is_about_the_team(m)
         }
-        lines = [self.ctx.line(job.team_id, job.channel_id, m) for m in pool.values()]
-        answer = qa.answer_question(question, lines, self.ctx.model)
+        answer = qa.answer_question(question, [self._line(m) for m in pool.values()], model)
         if not answer.found:
             return None
         return render_answer(answer)
 
     def _context(self, job: ClaimedJob) -> list[ChatLine]:
         """The thread for a reply inside one; the channel's recent messages for a new thread."""
-        payload = job.payload
-        thread_ts = payload.get("thread_ts")
-        with self.ctx.sessions() as session:
-            if thread_ts and thread_ts != payload["ts"]:
+        payload = MentionPayload.of(job)
+        thread_ts = payload.thread_ts
+        with self.deps.sessions() as session:
+            if thread_ts and thread_ts != payload.ts:
                 rows = message_queries.thread_messages(
                     session=session, team_id=job.team_id, channel_id=job.channel_id, thread_ts=thread_ts
                 )
@@ -121,12 +133,18 @@ class MentionRunner:
                     session=session, team_id=job.team_id, channel_id=job.channel_id, limit=CONTEXT_MESSAGES
                 )
             # In a thread the bot's own turns are the conversation; in the channel only what the team said.
-            in_thread = bool(thread_ts and thread_ts != payload["ts"])
+            in_thread = bool(thread_ts and thread_ts != payload.ts)
         return [
-            self.ctx.line(job.team_id, job.channel_id, row)
+            self._line(row)
             for row in rows
-            if row.ts != payload["ts"] and row.text.strip() and (in_thread or self.ctx.is_about_the_team(row))
+            if row.ts != payload.ts and row.text.strip() and (in_thread or self._is_about_the_team(row))
         ]
+
+    def _line(self, message: StoredMessage) -> ChatLine:
+        return chat_line(message, directory=self.deps.directory, bot_user_id=self.deps.bot_user_id)
+
+    def _is_about_the_team(self, message: StoredMessage) -> bool:
+        return is_about_the_team(message, bot_user_id=self.deps.bot_user_id)
 
 
 def render_answer(answer: qa.Answer) -> str:

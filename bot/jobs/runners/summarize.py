@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
+from functools import partial
 
 from bot import texts
-from bot.jobs.runners.context import RunnerContext, shorten
+from bot.jobs.delivery import Delivery
+from bot.jobs.kinds import SummarizePayload
+from bot.jobs.model_wait import wait_for_model
+from bot.jobs.runners.deps import RunnerDeps
+from bot.jobs.runners.lines import chat_line, is_about_the_team, shorten
 from bot.model.client import ModelBusy, ModelUnavailable
 from bot.slack.backfill import backfill_channel, backfill_thread
 from bot.slack.mrkdwn import escape
@@ -21,49 +25,65 @@ POINT_CHARS = 300
 
 
 class SummarizeRunner:
-    def __init__(self, ctx: RunnerContext) -> None:
-        self.ctx = ctx
+    def __init__(self, deps: RunnerDeps, delivery: Delivery) -> None:
+        self.deps = deps
+        self.delivery = delivery
 
     def __call__(self, job: ClaimedJob) -> None:
-        payload = job.payload
+        payload = SummarizePayload.of(job)
         read = self._messages(job)
+        bot = self.deps.bot_user_id
         # The bot's replies and what people asked of it ("@parlance who owns X?") are not what the team said.
-        rows = [row for row in read if self.ctx.is_about_the_team(row)]
-        label = payload.get("span") or "recent conversation"
+        rows = [row for row in read if is_about_the_team(row, bot_user_id=bot)]
+        label = payload.span
         if not rows:
-            self.ctx.reply_to_caller(job, texts.NOTHING_TO_SUMMARIZE.format(span=span_after_the(label)))
+            self.delivery.reply_to_caller(job, texts.NOTHING_TO_SUMMARIZE.format(span=span_after_the(label)))
             return
-        lines = [self.ctx.line(job.team_id, job.channel_id, row) for row in rows]
-        bot = self.ctx.bot_user_id
-        bot_names = (texts.BOT_SPEAKER, *([self.ctx.name(job.team_id, bot)] if bot else []))  # how it is mentioned
+        lines = [chat_line(row, directory=self.deps.directory, bot_user_id=bot) for row in rows]
+        bot_names = (texts.BOT_SPEAKER, *([self.deps.directory.display_name(job.team_id, bot)] if bot else []))
         try:
-            writes = self.ctx.summary_model_writes
-            summary = summarize(lines, self.ctx.model, abstract=writes, rephrase=writes, bot_names=bot_names)
+            writes = self.deps.summary_model_writes
+            summary = summarize(lines, self.deps.model, abstract=writes, rephrase=writes, bot_names=bot_names)
         except (ModelUnavailable, ModelBusy) as exc:  # the skill falls back by itself; this is a last resort
-            raise self.ctx.wait_for_model(job, exc, tell=lambda text: self.ctx.reply_to_caller(job, text)) from exc
-        self.ctx.reply_to_caller(job, render_summary(summary, span=label, count=len(read)))
+            tell = partial(self.delivery.reply_to_caller, job)
+            raise wait_for_model(job, exc, longest=self.deps.model_wait, tell=tell) from exc
+        self.delivery.reply_to_caller(job, render_summary(summary, span=label, count=len(read)))
 
     def _messages(self, job: ClaimedJob) -> list[StoredMessage]:
         """The messages asked for, after reading from Slack whatever of them we have not stored."""
-        payload, team, channel = job.payload, job.team_id, job.channel_id
-        common = {"client": self.ctx.client, "sessions": self.ctx.sessions, "team_id": team, "channel_id": channel}
-        kept = self.ctx.oldest_kept_ts()  # never summarize (or read back from Slack) what retention purged
-        if payload.get("thread_ts"):
-            backfill_thread(**common, thread_ts=payload["thread_ts"], oldest=kept)
-            with self.ctx.sessions() as session:
+        payload, team, channel = SummarizePayload.of(job), job.team_id, job.channel_id
+        client, sessions = self.deps.client, self.deps.sessions
+        kept = self.deps.oldest_kept_ts()  # never summarize (or read back from Slack) what retention purged
+        if payload.thread_ts:
+            backfill_thread(
+                client=client,
+                sessions=sessions,
+                team_id=team,
+                channel_id=channel,
+                thread_ts=payload.thread_ts,
+                oldest=kept,
+            )
+            with sessions() as session:
                 rows = message_queries.thread_messages(
-                    session=session, team_id=team, channel_id=channel, thread_ts=payload["thread_ts"]
+                    session=session, team_id=team, channel_id=channel, thread_ts=payload.thread_ts
                 )
             return [row for row in rows if kept is None or row.ts >= kept]
-        since = dt.datetime.fromisoformat(payload["since"]) if payload.get("since") else None
-        oldest = f"{since.timestamp():.6f}" if since else None
+        oldest = f"{payload.since.timestamp():.6f}" if payload.since else None
         if kept is not None and (oldest is None or oldest < kept):
             oldest = kept
-        limit = payload.get("limit") or MAX_MESSAGES
-        backfill_channel(**common, oldest=oldest, limit=min(limit, MAX_MESSAGES), with_threads=False)
-        with self.ctx.sessions() as session:
+        limit = min(payload.limit or MAX_MESSAGES, MAX_MESSAGES)
+        backfill_channel(
+            client=client,
+            sessions=sessions,
+            team_id=team,
+            channel_id=channel,
+            oldest=oldest,
+            limit=limit,
+            with_threads=False,
+        )
+        with sessions() as session:
             return message_queries.recent_messages(
-                session=session, team_id=team, channel_id=channel, limit=min(limit, MAX_MESSAGES), since_ts=oldest
+                session=session, team_id=team, channel_id=channel, limit=limit, since_ts=oldest
             )
 
 

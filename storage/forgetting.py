@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, String, column, delete, select, table, tuple_
 from sqlalchemy.orm import Session
 
-from storage.db import insert_if_absent
-from storage.tables import Base, Job, Message, SlackEvent, UserOptOut, utcnow
+from storage.db import rows_changed
+from storage.messages import slack_ts
+from storage.tables import Base, Job, Message, SlackEvent, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -38,11 +39,6 @@ class Pruned:
 
     event_ids: int
     jobs: int
-
-
-def slack_ts(moment: dt.datetime) -> str:
-    """The Slack ts of a moment; ts strings compare correctly as text (ten-digit seconds until 2286)."""
-    return f"{moment.timestamp():.6f}"
 
 
 def purge_older_than(*, session: Session, cutoff: dt.datetime, batch: int = BATCH) -> int:
@@ -77,10 +73,11 @@ def forget_user(*, session: Session, team_id: str, user_id: str) -> int:
     every channel (with their scores and search entries) and the finished jobs that carried their text. Jobs
     still queued or running are left to finish, so a request they just made is still answered. Runs in the
     caller's transaction; returns how many messages went."""
-    result = session.execute(
+    forgotten = rows_changed(
+        session,
         delete(Message)
         .where(Message.team_id == team_id, Message.user_id == user_id)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
     session.execute(
         delete(Job)
@@ -91,7 +88,7 @@ def forget_user(*, session: Session, team_id: str, user_id: str) -> int:
         )
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0
+    return forgotten
 
 
 def forget_team(*, session: Session, team_id: str) -> int:
@@ -104,34 +101,13 @@ def forget_team(*, session: Session, team_id: str) -> int:
     for each in reversed(Base.metadata.sorted_tables):
         if "team_id" not in each.c:
             continue
-        result = session.execute(delete(each).where(each.c.team_id == team_id))
+        deleted = rows_changed(session, delete(each).where(each.c.team_id == team_id))
         if each.name == Message.__tablename__:
-            messages = result.rowcount or 0
+            messages = deleted
     prefix = f"{SCHEDULED_DIGEST_PREFIX}{team_id}:"
     session.execute(delete(_SCHEDULER_JOBS).where(_SCHEDULER_JOBS.c.id.startswith(prefix, autoescape=True)))
     session.expire_all()  # ORM objects of that team loaded earlier in this session no longer exist
     return messages
-
-
-def opt_out(*, session: Session, team_id: str, user_id: str) -> None:
-    """Records that a person's messages must not be stored (idempotent: a repeated request changes nothing)."""
-    values = {"team_id": team_id, "user_id": user_id, "created_at": utcnow()}
-    insert_if_absent(session, UserOptOut, values, keys=["team_id", "user_id"])
-
-
-def opt_in(*, session: Session, team_id: str, user_id: str) -> bool:
-    """Undoes `opt_out`; False when they had not opted out."""
-    result = session.execute(
-        delete(UserOptOut)
-        .where(UserOptOut.team_id == team_id, UserOptOut.user_id == user_id)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount)
-
-
-def is_opted_out(*, session: Session, team_id: str, user_id: str) -> bool:
-    query = select(UserOptOut.user_id).where(UserOptOut.team_id == team_id, UserOptOut.user_id == user_id)
-    return session.scalar(query) is not None
 
 
 def _delete_by_id(session: Session, model: Any, condition: ColumnElement[bool], batch: int) -> int:
@@ -144,10 +120,9 @@ def _delete_by_id(session: Session, model: Any, condition: ColumnElement[bool], 
             query = query.where(model.id > after)
         ids = list(session.scalars(query))
         if ids:
-            result = session.execute(
-                delete(model).where(model.id.in_(ids)).execution_options(synchronize_session=False)
+            deleted += rows_changed(
+                session, delete(model).where(model.id.in_(ids)).execution_options(synchronize_session=False)
             )
-            deleted += result.rowcount or 0
         session.commit()
         if len(ids) < batch:
             return deleted
@@ -161,12 +136,12 @@ def _delete_event_ids(session: Session, before: dt.datetime, batch: int) -> int:
             select(SlackEvent.team_id, SlackEvent.event_id).where(SlackEvent.received_at < before).limit(batch)
         ).all()
         if keys:
-            result = session.execute(
+            deleted += rows_changed(
+                session,
                 delete(SlackEvent)
                 .where(tuple_(SlackEvent.team_id, SlackEvent.event_id).in_([tuple(key) for key in keys]))
-                .execution_options(synchronize_session=False)
+                .execution_options(synchronize_session=False),
             )
-            deleted += result.rowcount or 0
         session.commit()
         if len(keys) < batch:
             return deleted

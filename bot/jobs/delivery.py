@@ -1,0 +1,167 @@
+"""How a job's answer reaches people: in a thread, or to the caller alone, posted once however often it is tried.
+
+A job can be tried several times (the model was away, Slack or the process failed halfway). Each try edits what
+an earlier one posted instead of posting again: the first message's ts is recorded as soon as it exists, and a
+retry that has none recorded looks in Slack for messages carrying the job's metadata. Slack I/O itself (posting,
+splitting, mention-safety) is bot/slack/delivery.py; this module adds what needs the job and the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from slack_sdk import WebClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.jobs.slack_errors import SlackRefused, slack_call
+from bot.slack import delivery as slack_io
+from bot.slack.streaming import SlackStream
+from bot.slack.teams import Teams, current_team
+from storage import jobs as job_queries
+from storage import messages as message_queries
+from storage.jobs import ClaimedJob
+from storage.messages import slack_ts
+
+logger = logging.getLogger(__name__)
+
+SLACK_CLOCK_SKEW = dt.timedelta(minutes=1)  # our clock and Slack's, when looking for what a job posted
+
+
+def oldest_post_of(job: ClaimedJob) -> str:
+    """The Slack ts before which nothing the job posted can be: where a retry starts looking for its posts."""
+    return slack_ts(job.created_at - SLACK_CLOCK_SKEW)
+
+
+class Delivery:
+    def __init__(self, *, client: WebClient, sessions: sessionmaker[Session], teams: Teams) -> None:
+        self._client = client
+        self._sessions = sessions
+        self._teams = teams
+
+    def reply_in_thread(self, job: ClaimedJob, text: str, *, thread_ts: str | None = None, note: bool = False) -> None:
+        """Posts once per job: a retried job edits the reply it already posted instead of posting again. A `note`
+        (the model is busy) is edited into the answer later, so it is not kept as history."""
+        payload = job.payload
+        thread_ts = thread_ts or payload.get("thread_ts")
+        text = slack_io.neutralize_mentions(text, allowed_users=frozenset({payload.get("user") or ""}))
+        posted = self._post_once(job, text, thread_ts=thread_ts)
+        if not note:
+            self.remember(job, posted, text, thread_ts=thread_ts)
+
+    def reply_to_caller(self, job: ClaimedJob, text: str, *, blocks: list[dict[str, Any]] | None = None) -> None:
+        """Only the caller sees it (through the command's response_url when there is one), unless they asked for
+        `public`, in which case it goes to the channel."""
+        payload = job.payload
+        text = slack_io.neutralize_mentions(text)
+        if payload.get("public"):
+            self._post_once(job, text, thread_ts=None)
+            return
+        with slack_call():
+            slack_io.respond_ephemeral(
+                client=self._client,
+                response_url=payload.get("response_url"),
+                channel=job.channel_id,
+                user=payload["user"],
+                text=text,
+                blocks=blocks,
+            )
+
+    def tell_privately(self, job: ClaimedJob, text: str, *, thread_ts: str | None = None) -> None:
+        """An ephemeral note to the person who asked, in `thread_ts` (the job's thread unless given): the way
+        left to reach them when the answer would have been public, or when posting in the thread is what fails."""
+        user = job.payload.get("user")
+        if not user:
+            return
+        with slack_call():
+            slack_io.respond_ephemeral(
+                client=self._client,
+                response_url=None,
+                channel=job.channel_id,
+                user=user,
+                text=slack_io.neutralize_mentions(text),
+                thread_ts=thread_ts or job.payload.get("thread_ts"),
+            )
+
+    def stream_reply(self, job: ClaimedJob, *, thread_ts: str | None, showing: str | None) -> SlackStream:
+        """A reply the model's answer is streamed into: the placeholder is posted (and recorded) first, so a retry
+        finds that one message and edits it, and the thread ends with exactly one reply. `showing`: what the
+        earlier attempt's message already says (the busy note), left in place until the answer comes."""
+        with slack_call():
+            earlier = self.earlier_replies(job, thread_ts=thread_ts)
+            stream = SlackStream(
+                client=self._client, channel=job.channel_id, thread_ts=thread_ts, job_id=job.id, existing=earlier
+            )
+            stream.start(showing=showing)
+        if not earlier:
+            self.record_first_reply(job, stream.posted[0])
+        return stream
+
+    def earlier_replies(self, job: ClaimedJob, *, thread_ts: str | None) -> list[str]:
+        """The messages this job already posted, first one first, for a retry to edit instead of posting again.
+
+        The recorded reply when there is one. Otherwise, on a retry only (the first attempt costs no extra call),
+        whatever Slack holds with this job's metadata: a process can die, or lose its connection, after Slack
+        created the message and before we recorded it. What is found is recorded.
+        """
+        if job.reply_ts:
+            return [job.reply_ts]
+        if job.attempts <= 1:
+            return []
+        try:
+            with slack_call():
+                found = slack_io.find_job_replies(
+                    client=self._client,
+                    channel=job.channel_id,
+                    thread_ts=thread_ts,
+                    job_id=job.id,
+                    oldest=oldest_post_of(job),
+                )
+        except SlackRefused as problem:
+            logger.warning("job %d could not look for an earlier reply (%s); posting a new one", job.id, problem)
+            return []
+        if found:
+            logger.info("job %d found %d message(s) an earlier attempt posted; editing them", job.id, len(found))
+            self.record_first_reply(job, found[0])
+        return found
+
+    def record_first_reply(self, job: ClaimedJob, ts: str) -> None:
+        """Remembers the job's first message as soon as it exists, so a retry edits it instead of posting again."""
+        with self._sessions.begin() as session:
+            job_queries.record_reply(session=session, job_id=job.id, reply_ts=ts)
+
+    def remember(self, job: ClaimedJob, posted: list[str], text: str, *, thread_ts: str | None) -> None:
+        """Our replies become history too, so follow-ups in the thread see what we said."""
+        with self._sessions.begin() as session:
+            for ts in posted:
+                message_queries.save_message(
+                    session=session,
+                    team_id=job.team_id,
+                    channel_id=job.channel_id,
+                    ts=ts,
+                    user_id=self._teams.bot_user_id(current_team.get()),
+                    text=text,
+                    thread_ts=thread_ts,
+                    is_bot=True,
+                )
+
+    def _post_once(self, job: ClaimedJob, text: str, *, thread_ts: str | None) -> list[str]:
+        """Edits what an earlier attempt posted and posts the rest, recording the first message as soon as it
+        exists. Returns the ts of every message that now holds the text."""
+        existing = self.earlier_replies(job, thread_ts=thread_ts)
+        posted: list[str] = []
+        with slack_call():
+            for index, chunk in enumerate(slack_io.split_for_slack(text)):
+                if index < len(existing):
+                    slack_io.update_message(client=self._client, channel=job.channel_id, ts=existing[index], text=chunk)
+                    posted.append(existing[index])
+                    continue
+                posted.extend(
+                    slack_io.post_in_thread(
+                        client=self._client, channel=job.channel_id, thread_ts=thread_ts, text=chunk, job_id=job.id
+                    )
+                )
+                if index == 0:
+                    self.record_first_reply(job, posted[0])
+        return posted

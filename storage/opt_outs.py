@@ -1,0 +1,35 @@
+"""People who asked Parlance not to keep their messages (`/parlance forget me`, until `/parlance remember me`).
+
+The listeners check this before storing a message (storage.messages.save_message), so an opted-out person's
+messages are never written, not written and deleted later.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from storage.db import insert_if_absent, rows_changed
+from storage.tables import UserOptOut, utcnow
+
+
+def opt_user_out(*, session: Session, team_id: str, user_id: str) -> None:
+    """Records that a person's messages must not be stored (idempotent: a repeated request changes nothing)."""
+    values = {"team_id": team_id, "user_id": user_id, "created_at": utcnow()}
+    insert_if_absent(session, UserOptOut, values, keys=["team_id", "user_id"])
+
+
+def opt_user_back_in(*, session: Session, team_id: str, user_id: str) -> bool:
+    """Undoes `opt_user_out`; False when they had not opted out."""
+    changed = rows_changed(
+        session,
+        delete(UserOptOut)
+        .where(UserOptOut.team_id == team_id, UserOptOut.user_id == user_id)
+        .execution_options(synchronize_session=False),
+    )
+    return bool(changed)
+
+
+def is_opted_out(*, session: Session, team_id: str, user_id: str) -> bool:
+    query = select(UserOptOut.user_id).where(UserOptOut.team_id == team_id, UserOptOut.user_id == user_id)
+    return session.scalar(query) is not None
