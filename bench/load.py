@@ -33,7 +33,7 @@ from pathlib import Path
 
 import psutil
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for tests.processes
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for tests.support.processes
 
 from bot import texts
 from bot.emulator import SlackEmulator, SlackSender
@@ -41,7 +41,7 @@ from bot.model.access import free_port
 from bot.worker.launch import spawn_worker, wait_until_ready
 from storage.db import make_engine, make_session_factory, scratch_schema
 from storage.jobs import pending_job_count
-from tests.processes import start_bot, stop_bot, wait_healthy
+from tests.support.processes import start_bot, stop_bot, wait_healthy
 
 TOKEN, SECRET, TEAM, BOT = "xoxb-bench", "bench-secret-0123456789", "T0B", "U0BOT"
 TEAM_CHANNEL, BUSY_CHANNEL, USER = "C0TEAM", "C0BUSY", "U0ALICE"
@@ -84,7 +84,7 @@ class Request:
     index: int
     kind: str  # help | question | summarize | translate
     ts: str  # mentions: the message answered in its thread
-    user: str  # commands: a caller of its own, so its private answers can be counted
+    user: str  # who sends it: a person of its own, so a command's private answers can be counted
 
 
 def plan(requests: int, seed: int) -> list[Request]:
@@ -139,11 +139,12 @@ def _cpu(process: psutil.Process) -> float:
 
 
 @contextmanager
-def database(url: str | None, workdir: str) -> Iterator[str]:
+def database(url: str | None, workdir: str, name: str = "load") -> Iterator[str]:
+    """A SQLite file in `workdir`, or with a PostgreSQL `url` a scratch schema named after `name`, dropped after."""
     if not url:
-        yield f"sqlite:///{workdir}/load.db"
+        yield f"sqlite:///{workdir}/{name}.db"
         return
-    with scratch_schema(url, "load") as scratch:
+    with scratch_schema(url, name) as scratch:
         yield scratch
 
 
@@ -190,7 +191,9 @@ def send(sender: SlackSender, request: Request) -> tuple[int, float]:
     if request.kind in ("help", "question"):
         channel = BUSY_CHANNEL if request.kind == "help" else TEAM_CHANNEL
         ask = "help" if request.kind == "help" else QUESTIONS[request.index % len(QUESTIONS)]
-        response = sender.event(sender.mention_event(channel, USER, f"<@{BOT}> {ask}", ts=request.ts))
+        # Each request from a person of its own: one person's mentions run one at a time (storage.jobs), and
+        # this measures load from a team, not one person's flood (bench/fairness.py measures that).
+        response = sender.event(sender.mention_event(channel, request.user, f"<@{BOT}> {ask}", ts=request.ts))
     elif request.kind == "summarize":
         response = sender.command("/summarize", "40", user_id=request.user, channel_id=TEAM_CHANNEL)
     else:
@@ -248,8 +251,7 @@ def main() -> None:
     emulator = SlackEmulator(bot_token=TOKEN, team_id=TEAM, bot_user_id=BOT, bot_id="B0BOT").start()
     emulator.add_user(USER, name="alice", real_name="Alice Example")
     for request in requests:
-        if request.kind in ("summarize", "translate"):
-            emulator.add_user(request.user, name=request.user.lower())
+        emulator.add_user(request.user, name=request.user.lower())
     emulator.add_channel(TEAM_CHANNEL, name="team")
     emulator.add_channel(BUSY_CHANNEL, name="busy")
     workdir = tempfile.mkdtemp(prefix="parlance-load-")

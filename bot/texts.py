@@ -1,6 +1,7 @@
 """Every sentence Parlance says to people, in one place so they read alike and tests can import them."""
 
 from handlers.commands import PARLANCE_USAGE, SUMMARIZE_USAGE, TRANSLATE_USAGE
+from handlers.sentiment.schedule import USAGE as SENTIMENT_USAGE
 
 HELP = (
     "Hi, I'm *Parlance*, a teammate that runs on your own hardware. Here is what I can do:\n"
@@ -26,15 +27,30 @@ SOMETHING_WENT_WRONG = (
 )
 
 MODEL_BUSY = "_My language model is busy or restarting; I'll answer here as soon as it's back._"
-MODEL_GAVE_UP = (
-    "_My language model has been unavailable for {waited}, so I've stopped waiting to answer this. "
+MODEL_GAVE_UP = (  # reason: MODEL_WAS_AWAY or MODEL_WAS_BUSY; waited: "10 minutes"
+    "_My language model {reason} for {waited}, so I've stopped waiting to answer this. "
     "Please ask again later; an admin can check the model worker (`python -m bot.worker`) or MODEL_URL._"
+)
+MODEL_WAS_AWAY = "hasn't been answering"  # unreachable, timing out or failing
+MODEL_WAS_BUSY = "has been too busy to take this"  # its queue stayed full
+MODEL_BUSY_DIGEST = (
+    "_My language model is busy or restarting, and the newest messages still need their mood scores; "
+    "I'll post the digest in this channel as soon as it's back._"
+)
+MODEL_GAVE_UP_DIGEST = (
+    "_My language model {reason} for {waited}, so I couldn't score the newest messages and I've stopped putting "
+    "the digest together. Try `/sentiment now` again later; an admin can check the model worker "
+    "(`python -m bot.worker`) or MODEL_URL._"
 )
 COULD_NOT_ANSWER = (
     "I couldn't produce a useful answer to that with the current model. Try rephrasing, or ask an admin about "
     "configuring a larger model (MODEL_URL)."
 )
 REQUEST_TOO_LONG_FOR_MODEL = "That request is too long for my language model's context window. Please shorten it."
+QUEUED_BEHIND = (  # count: how many of the person's requests are still waiting
+    "_You have {count} more requests waiting for me. I take each person's requests one at a time, in the order "
+    "they were sent, so that nobody else is kept waiting behind them; yours will all be answered._"
+)
 NOTHING_FOUND = (
     "I looked through what I have stored of this channel and found nothing about that, so I won't guess. "
     "(I only know messages sent while I was in the channel.)"
@@ -82,3 +98,44 @@ def span_phrase(label: str) -> str:
     """A summary span as a noun phrase with its article: "today (UTC)", "the last 24h", "the thread"."""
     label = " ".join(label.split()) or "recent conversation"
     return label if label.lower().startswith(("today", "yesterday", "this ", "the ")) else f"the {label}"
+
+
+# -- sentiment: /sentiment, digests, the App Home tab ------------------------------------------------------
+SENTIMENT_HELP = "*Channel mood digests.* " + SENTIMENT_USAGE
+SENTIMENT_SCHEDULED = (
+    "Done: this channel gets a sentiment digest {when}. The first one comes at the next of those times."
+)
+SENTIMENT_STATUS = (
+    "Sentiment digests here: {schedule}. "
+    "Scored messages in the last 30 days: {scored}; waiting to be scored: {pending}."
+)
+SENTIMENT_STATUS_NONE = "no schedule (set one with `/sentiment daily` or `/sentiment weekly`)"
+SENTIMENT_STATUS_OPTED_OUT = (
+    "This channel has opted out of sentiment scoring (`/sentiment forget`). "
+    "`/sentiment daily` or `/sentiment weekly` turns it back on."
+)
+SENTIMENT_OFF = (
+    "Sentiment digests for this channel are off. Messages are still scored; `/sentiment forget` stops that too."
+)
+SENTIMENT_FORGOTTEN = (
+    "Deleted the sentiment scores of {count} messages in this channel and stopped scoring it. "
+    "`/sentiment daily` or `/sentiment weekly` turns it back on."
+)
+SENTIMENT_NOW = "Putting together a digest of {span} for this channel…"
+SENTIMENT_NOT_IN_CHANNEL = "`/sentiment` works in channels, not in direct messages."
+
+DIGEST_TITLE = "Sentiment digest for {span}"
+DIGEST_NOT_ENOUGH = (
+    "*Sentiment digest for {span}*: not enough messages to say much ({count} scored; a digest needs {minimum}). "
+    "No chart this time."
+)
+DIGEST_MOOD_LINE = (
+    "Mood: *{mood}* (mean {mean:+.2f} on −1…1) · {positive} positive, {neutral} neutral, {negative} negative"
+)
+DIGEST_CHANGE_LINE = "Change from the period before: {change:+.2f} (was {previous:+.2f} over {previous_count} messages)"
+DIGEST_NO_PREVIOUS = "Change from the period before: not enough messages then to compare."
+DIGEST_THREAD_LINE = "{title}: {link} ({count} messages, mean {mean:+.2f}): “{gist}”"
+DIGEST_VOLUME_LINE = "Messages by day: {days}"
+HOME_HEADER = "Channel mood"
+HOME_EMPTY = "I haven't seen any channel messages yet. Invite me to a channel and try `/sentiment daily` there."
+HOME_CHANNEL = "*<#{channel}>*: {schedule}\nLast 30 days: {trend} mean {mean} over {count} messages"

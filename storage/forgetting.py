@@ -96,9 +96,15 @@ def forget_team(*, session: Session, team_id: str) -> int:
     from them, jobs, event ids, channel settings and digest schedules, digests, opt-outs, and the clock's
     scheduled digest jobs. Any of our tables with a team_id column is included, so a table added later is not
     missed (slack_sdk's install tables are bot/installs' to delete). Runs in the caller's transaction, so an
-    uninstall deletes all of it or nothing; returns how many messages went."""
+    uninstall deletes all of it or nothing; returns how many messages went.
+
+    Jobs go first. A job still running may be about to store its reply (bot.jobs.delivery.Delivery.remember): it
+    locks its row before writing, so on PostgreSQL this deletion waits for that write to commit and the messages
+    deleted after it include the reply, or the job finds its row gone and writes nothing. SQLite serialises the
+    two transactions whole."""
     messages = 0
-    for each in reversed(Base.metadata.sorted_tables):
+    tables = [each for each in reversed(Base.metadata.sorted_tables) if each is not Job.__table__]
+    for each in [Job.__table__, *tables]:
         if "team_id" not in each.c:
             continue
         deleted = rows_changed(session, delete(each).where(each.c.team_id == team_id))

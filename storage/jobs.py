@@ -1,19 +1,33 @@
-"""The job queue: rows recorded before Slack is acked, claimed with a lease by exactly one dispatcher."""
+"""The job queue: rows recorded before Slack is acked, claimed with a lease by exactly one dispatcher.
+
+What the claim guarantees besides "exactly one": the jobs of one thread run one after another, in the order they
+were recorded (a follow-up sent while the bot is still writing is answered after that answer, which it can then
+read), and one person's flood of requests does not hold up everyone else: few of their jobs run at a time, and
+those of people with fewer requests waiting are claimed first.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import case, exists, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from storage.db import insert_if_absent, rows_changed
 from storage.tables import Job, utcnow
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+UNFINISHED = (QUEUED, RUNNING)
+# How many of one person's jobs run at once. One: a person reads one answer at a time, and the model worker
+# answers in turn, so one running job of someone who sent fifty puts at most one answer in front of anyone
+# else's: their wait is at most about twice its usual (the fairness goal), however many threads dispatch.
+RUNNING_PER_USER = 1
+# Every claim, in every process, takes this PostgreSQL transaction lock first (any constant shared by every
+# Parlance process, other than storage.db's migration lock).
+CLAIM_LOCK_KEY = 72_617_727
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +41,7 @@ class ClaimedJob:
     reply_ts: str | None
     created_at: dt.datetime  # when the request was accepted: deadlines (MODEL_WAIT_SECONDS) count from here
     last_error: str | None  # why the previous attempt did not finish, so a retry knows what the user was told
+    continued_ts: tuple[str, ...] = ()  # the messages an earlier attempt posted after reply_ts (a long answer)
 
 
 def enqueue_job(
@@ -37,32 +52,76 @@ def enqueue_job(
     kind: str,
     payload: dict[str, Any],
     dedupe_key: str | None = None,
+    user_id: str | None = None,
+    thread_ts: str | None = None,
 ) -> int | None:
-    """Adds a job in the caller's transaction; returns None when a job with the same dedupe key exists."""
-    values = {"team_id": team_id, "channel_id": channel_id, "kind": kind, "payload": payload, "dedupe_key": dedupe_key}
+    """Adds a job in the caller's transaction; returns None when a job with the same dedupe key exists.
+
+    `user_id`: who asked, for the per-person limits of the claim. `thread_ts`: for a reply in a thread, which
+    then runs after the thread's earlier jobs, and makes the thread the bot's (`has_reply_job_in_thread`). A job
+    joining a backlog its person was already told about counts as told too (`tell_queued_once`)."""
+    values: dict[str, Any] = {
+        "team_id": team_id,
+        "channel_id": channel_id,
+        "kind": kind,
+        "payload": payload,
+        "dedupe_key": dedupe_key,
+        "user_id": user_id,
+        "thread_ts": thread_ts,
+    }
+    if user_id is not None:
+        told = aliased(Job)
+        values["told_queued"] = exists().where(
+            told.team_id == team_id, told.user_id == user_id, told.state.in_(UNFINISHED), told.told_queued
+        )
     return insert_if_absent(session, Job, values, keys=["dedupe_key"])
 
 
 def claim_next_job(
     *, session: Session, worker_id: str, lease: dt.timedelta, kinds: list[str] | None = None
 ) -> ClaimedJob | None:
-    """Takes the oldest runnable job: queued and due, or running with an expired lease (its owner died).
+    """Takes the next runnable job: queued and due, or running with an expired lease (its owner died); not one
+    whose thread has an earlier job unfinished, nor one of a person who already has RUNNING_PER_USER running.
+    Among those, the jobs of whoever has the fewest unfinished ones come first, then the oldest: one request
+    waits behind no one's flood, the flood waits behind everyone's requests (one person's jobs stay in order).
 
-    One UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED) makes the claim atomic: SQLite serialises
-    writers, PostgreSQL skips rows another claimer holds.
+    One UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED) makes the claim atomic. SKIP LOCKED alone would
+    let two claimers take two jobs of one person at once, each blind to the other's uncommitted claim, so on
+    PostgreSQL claims also take one transaction lock, held only for this statement's transaction: the UPDATE then
+    reads every earlier claim as committed. SQLite's BEGIN IMMEDIATE already serialises them. The thread rule
+    needs neither: an earlier job, once finished, stays finished.
     """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK_KEY)))
     now = utcnow()
+    other = aliased(Job)
+    same_user = (other.team_id == Job.team_id) & (other.user_id == Job.user_id)
+    earlier_in_thread = exists().where(
+        other.team_id == Job.team_id,
+        other.channel_id == Job.channel_id,
+        other.thread_ts == Job.thread_ts,
+        other.id < Job.id,
+        other.state.in_(UNFINISHED),
+    )
+    running_of_user = (
+        select(func.count()).select_from(other).where(same_user, other.state == RUNNING, other.id != Job.id)
+    ).scalar_subquery()
+    backlog_of_user = (
+        select(func.count()).select_from(other).where(same_user, other.state.in_(UNFINISHED))
+    ).scalar_subquery()
     candidate = (
         select(Job.id)
         .where(
             or_(
                 (Job.state == QUEUED) & (Job.run_after <= now),
                 (Job.state == RUNNING) & (Job.lease_until < now),
-            )
+            ),
+            or_(Job.thread_ts.is_(None), ~earlier_in_thread),
+            or_(Job.user_id.is_(None), running_of_user < RUNNING_PER_USER),
         )
-        .order_by(Job.run_after, Job.id)
+        .order_by(backlog_of_user, Job.run_after, Job.id)
         .limit(1)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, of=Job)
     )
     if kinds:
         candidate = candidate.where(Job.kind.in_(kinds))
@@ -80,9 +139,40 @@ def claim_next_job(
             Job.reply_ts,
             Job.created_at,
             Job.last_error,
+            Job.continued_ts,
         )
     ).first()
-    return ClaimedJob(*row) if row is not None else None
+    if row is None:
+        return None
+    fields = row._asdict()
+    return ClaimedJob(**{**fields, "continued_ts": tuple(fields["continued_ts"] or ())})
+
+
+def has_reply_job_in_thread(*, session: Session, team_id: str, channel_id: str, thread_ts: str) -> bool:
+    """Whether a reply job was recorded for this thread: the bot is in the thread from then on, before it has
+    written a word there, so a follow-up sent while it writes is recognised as one."""
+    query = (
+        select(Job.id).where(Job.team_id == team_id, Job.channel_id == channel_id, Job.thread_ts == thread_ts).limit(1)
+    )
+    return session.scalar(query) is not None
+
+
+def tell_queued_once(*, session: Session, job_id: int, team_id: str, user_id: str, at_least: int) -> int | None:
+    """How many of `user_id`'s jobs wait behind this one, when they are at least `at_least` and the person has
+    not been told about this job yet; None otherwise. Marks this job and every one waiting as told, and jobs
+    recorded while any of those is unfinished are told already (`enqueue_job`), so the note is said once for a
+    backlog, however long it keeps growing; only a new backlog, after the last one drained, is told again. One
+    person's jobs run one at a time (RUNNING_PER_USER), so two of them never ask at once. None too when the job
+    is gone (its workspace uninstalled the app meanwhile)."""
+    told = session.scalar(select(Job.told_queued).where(Job.id == job_id))
+    if told is None or told:
+        return None
+    mine = (Job.team_id == team_id) & (Job.user_id == user_id)
+    waiting = session.scalar(select(func.count()).select_from(Job).where(mine, Job.state == QUEUED)) or 0
+    if waiting < at_least:
+        return None
+    session.execute(update(Job).where(mine, Job.state.in_(UNFINISHED)).values(told_queued=True))
+    return waiting
 
 
 def extend_lease(*, session: Session, job_id: int, worker_id: str, lease: dt.timedelta) -> bool:
@@ -95,9 +185,20 @@ def extend_lease(*, session: Session, job_id: int, worker_id: str, lease: dt.tim
     return bool(changed)
 
 
-def record_reply(*, session: Session, job_id: int, reply_ts: str) -> None:
-    """Remembers the message a job posted, so a retry of the job edits it instead of posting again."""
-    session.execute(update(Job).where(Job.id == job_id).values(reply_ts=reply_ts))
+def record_reply(*, session: Session, job_id: int, reply_ts: str, continued_ts: Sequence[str] = ()) -> None:
+    """Remembers the messages a job posted (the first, and any that continue a long answer), so a retry of the
+    job edits them instead of posting again, and deletes those its answer no longer needs."""
+    session.execute(
+        update(Job).where(Job.id == job_id).values(reply_ts=reply_ts, continued_ts=list(continued_ts) or None)
+    )
+
+
+def job_exists(*, session: Session, job_id: int) -> bool:
+    """Whether the job's row is still there, locking it until the caller's transaction ends (PostgreSQL), so a
+    workspace's uninstall (storage.forgetting.forget_team deletes jobs first) cannot pass in between: what the
+    caller stores for the job is either deleted with the workspace or never written."""
+    query = select(Job.id).where(Job.id == job_id).with_for_update()
+    return session.scalar(query) is not None
 
 
 def finish_job(*, session: Session, job_id: int, worker_id: str) -> bool:
@@ -152,8 +253,6 @@ def fail_job(*, session: Session, job_id: int, worker_id: str, error: str) -> No
 
 
 def count_jobs(*, session: Session, team_id: str, channel_id: str, state: str | None = None) -> int:
-    from sqlalchemy import func
-
     query = select(func.count()).select_from(Job).where(Job.team_id == team_id, Job.channel_id == channel_id)
     if state is not None:
         query = query.where(Job.state == state)
@@ -162,6 +261,4 @@ def count_jobs(*, session: Session, team_id: str, channel_id: str, state: str | 
 
 def pending_job_count(*, session: Session) -> int:
     """Queue depth across all teams, for health and metrics only (no job content is read)."""
-    from sqlalchemy import func
-
     return session.scalar(select(func.count()).select_from(Job).where(Job.state.in_([QUEUED, RUNNING]))) or 0

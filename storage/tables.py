@@ -100,6 +100,9 @@ class Job(Base):
     __table_args__ = (
         Index("ix_jobs_claim", "state", "run_after", "id"),
         Index("ix_jobs_team_channel", "team_id", "channel_id"),
+        # The claim's look-ups (migration 0007): a person's running and waiting jobs, and a thread's earlier ones.
+        Index("ix_jobs_team_user", "team_id", "user_id", "state"),
+        Index("ix_jobs_thread", "team_id", "channel_id", "thread_ts", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
@@ -117,6 +120,18 @@ class Job(Base):
     reply_ts: Mapped[str | None] = mapped_column(String(32), default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Migration 0007. Who asked (the payload's `user`; None for the clock's digests): the claim runs few of one
+    # person's jobs at a time and everyone's first waiting job before anyone's second (storage/jobs.py).
+    user_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    # The thread a reply job answers in (mentions, DMs in a thread, follow-ups; None for everything else): jobs of
+    # one thread run one after another, in the order they were recorded, and the bot knows the thread is its own
+    # from the moment the first one is recorded.
+    thread_ts: Mapped[str | None] = mapped_column(String(32), default=None)
+    # The messages after reply_ts that the job posted for an answer too long for one, in order, so a retry edits
+    # each of them and deletes those its answer no longer needs.
+    continued_ts: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    # Whether the person was told that this job waits behind their earlier ones (said once per backlog).
+    told_queued: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class ChannelSettings(Base):

@@ -8,6 +8,10 @@ may each run one: a message scored twice costs a little model time and nothing e
 It never starves the interactive skills: before each batch it looks at the job queue, and while jobs other than
 sentiment work are waiting it steps aside. Batches are small (one embeddings call of 32 texts takes about a
 second on two CPU cores), so an interactive request waits at most one batch at the worker.
+
+While the model is away (the worker still loading, restarting) nothing is lost: a message is pending until its
+score is stored, so the batch simply waits. The scorer backs off, doubling its pause up to a ceiling, and new
+messages do not cut that pause short (each would cost a call that fails); the first batch that scores resets it.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,6 +32,16 @@ from storage.sentiment_scores import PendingMessage, Score
 logger = logging.getLogger(__name__)
 
 SENTIMENT_JOB_KINDS = (JobKind.SENTIMENT_DIGEST, JobKind.SENTIMENT_COMMAND, JobKind.SENTIMENT_HOME)
+STEP_ASIDE_SECONDS = 0.5  # how often it looks again while interactive jobs are due
+FIRST_BACKOFF_SECONDS = 1.0  # the pause after the first failed batch; it doubles on each failure after that
+
+
+@dataclass(frozen=True)
+class Pause:
+    """What the scorer does after a round: wait `seconds`, or less when new messages arrive (`wakeable`)."""
+
+    seconds: float
+    wakeable: bool = True
 
 
 def score_pending(
@@ -90,7 +105,7 @@ class BackgroundScorer:
         model: ModelClient,
         batch_size: int = 32,
         idle_seconds: float = 2.0,
-        error_backoff_seconds: float = 15.0,
+        error_backoff_seconds: float = 60.0,
         method: Method = "embeddings",
         interactive_waiting: Callable[[], bool] | None = None,
     ) -> None:
@@ -98,7 +113,8 @@ class BackgroundScorer:
         self._model = model
         self._batch_size = batch_size
         self._idle = idle_seconds
-        self._backoff = error_backoff_seconds
+        self._backoff = error_backoff_seconds  # the longest pause while the model is away
+        self._failures = 0  # batches failed in a row
         self._method = method
         self._interactive_waiting = interactive_waiting or self._jobs_waiting
         self._stopping = threading.Event()
@@ -126,23 +142,35 @@ class BackgroundScorer:
         with self._sessions() as session:
             return sentiment_queries.interactive_jobs_waiting(session=session, excluding=SENTIMENT_JOB_KINDS)
 
+    def step(self) -> Pause:
+        """One round: steps aside for interactive work, or scores one batch; says how long to pause after it."""
+        try:
+            if self._interactive_waiting():
+                return Pause(STEP_ASIDE_SECONDS)
+            stored = score_pending(self._sessions, self._model, batch_size=self._batch_size, method=self._method)
+        except Exception as exc:
+            self._failures += 1
+            pause = Pause(min(self._backoff, FIRST_BACKOFF_SECONDS * 2 ** (self._failures - 1)), wakeable=False)
+            if isinstance(exc, ModelError):
+                logger.warning(
+                    "sentiment scoring waits %.0fs for the model; its messages stay pending: %s", pause.seconds, exc
+                )
+            else:
+                logger.exception("sentiment scoring failed; trying again in %.0fs", pause.seconds)
+            return pause
+        self._failures = 0
+        self.scored += stored
+        return Pause(self._idle) if stored == 0 else Pause(0.0)
+
     def _loop(self) -> None:
         while not self._stopping.is_set():
-            try:
-                if self._interactive_waiting():
-                    self._pause(0.5)
-                    continue
-                stored = score_pending(self._sessions, self._model, batch_size=self._batch_size, method=self._method)
-                self.scored += stored
-                if stored == 0:
-                    self._pause(self._idle)
-            except ModelError as exc:
-                logger.warning("sentiment scoring paused: %s", exc)
-                self._pause(self._backoff)
-            except Exception:
-                logger.exception("sentiment scoring failed; retrying later")
-                self._pause(self._backoff)
+            pause = self.step()
+            if pause.seconds > 0:
+                self._pause(pause)
 
-    def _pause(self, seconds: float) -> None:
-        self._wake.wait(seconds)
-        self._wake.clear()
+    def _pause(self, pause: Pause) -> None:
+        if pause.wakeable:
+            self._wake.wait(pause.seconds)
+            self._wake.clear()
+        else:  # only stopping ends a backoff early: new messages wait with the rest
+            self._stopping.wait(pause.seconds)

@@ -162,6 +162,16 @@ class EventFactory:
             event["item_user"] = stored["user"]
         return event
 
+    def home_opened_event(self, user: str, *, channel: str | None = None) -> dict[str, Any]:
+        """The person opened the app's Home tab (`channel` is their DM with the app)."""
+        return {
+            "type": "app_home_opened",
+            "user": user,
+            "channel": channel or f"D{user[1:]}",
+            "tab": "home",
+            "event_ts": self.next_ts(),
+        }
+
     def app_uninstalled_event(self) -> dict[str, Any]:
         """Sent once the app was removed from the workspace (its tokens are already revoked)."""
         return {"type": "app_uninstalled", "event_ts": self.next_ts()}
@@ -259,4 +269,47 @@ class EventFactory:
             "response_url": response_url,
             "message_ts": message.get("ts"),
             "message": message,
+        }
+
+    def block_action(
+        self,
+        action_id: str,
+        *,
+        block_id: str,
+        value: str,
+        label: str,
+        channel_id: str,
+        user_id: str,
+        user_name: str,
+        message_ts: str,
+        response_url: str,
+        ephemeral: bool = True,
+    ) -> dict[str, Any]:
+        """A choice in a `static_select` of a message the app posted (`block_actions`, as Slack sends it)."""
+        me = self.identity
+        return {
+            "type": "block_actions",
+            "token": self.verification_token,
+            "api_app_id": me.app_id,
+            "team": {"id": me.team_id, "domain": me.team_domain},
+            "user": {"id": user_id, "username": user_name, "name": user_name, "team_id": me.team_id},
+            "container": {
+                "type": "message",
+                "message_ts": message_ts,
+                "channel_id": channel_id,
+                "is_ephemeral": ephemeral,
+            },
+            "channel": {"id": channel_id, "name": self.channel_name(channel_id)},
+            "trigger_id": self.trigger_id(),
+            "response_url": response_url,
+            "is_enterprise_install": False,
+            "actions": [
+                {
+                    "type": "static_select",
+                    "action_id": action_id,
+                    "block_id": block_id,
+                    "selected_option": {"text": {"type": "plain_text", "text": label}, "value": value},
+                    "action_ts": self.next_ts(),
+                }
+            ],
         }

@@ -82,6 +82,7 @@ class SlackSender:
         self.edit_event = self.events.edit_event
         self.delete_event = self.events.delete_event
         self.reaction_event = self.events.reaction_event
+        self.home_opened_event = self.events.home_opened_event
         self.app_uninstalled_event = self.events.app_uninstalled_event
         self.tokens_revoked_event = self.events.tokens_revoked_event
 
@@ -126,6 +127,32 @@ class SlackSender:
             channel_id=channel_id,
             user_id=user_id,
             user_name=user_name,
+            response_url=self._response_url(channel_id, user_id),
+        )
+        return self.interactive(payload)
+
+    def block_action(
+        self,
+        action_id: str,
+        *,
+        block_id: str,
+        value: str,
+        label: str,
+        channel_id: str,
+        user_id: str,
+        message_ts: str,
+        user_name: str = "alice",
+    ) -> SentResponse:
+        """A person picks `value` in a select menu of the app's (ephemeral) message `message_ts`."""
+        payload = self.events.block_action(
+            action_id,
+            block_id=block_id,
+            value=value,
+            label=label,
+            channel_id=channel_id,
+            user_id=user_id,
+            user_name=user_name,
+            message_ts=message_ts,
             response_url=self._response_url(channel_id, user_id),
         )
         return self.interactive(payload)

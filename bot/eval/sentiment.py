@@ -13,6 +13,7 @@ cross-validation on the same half), which is how the shipped file was made.
 from __future__ import annotations
 
 import argparse
+import functools
 import random
 import re
 import time
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.eval.items import Items, add_arguments
 from bot.model.client import ModelClient
 from handlers.sentiment.scoring import HEAD_PATH, Head, Label, Sentiment, default_head, normalize, score_texts
 
@@ -88,6 +90,9 @@ def word_list_score(text: str) -> Sentiment:
 
 
 def _report(name: str, rows: Sequence[Row], predictions: Sequence[Sentiment]) -> None:
+    if not rows:
+        print(f"  {name:<28} n=0 (nothing scored)")
+        return
     r = pearson([p.score for p in predictions], [row.rating for row in rows])
     f1 = macro_f1([gold_class(row.rating) for row in rows], [p.label for p in predictions])
     print(f"  {name:<28} n={len(rows):<5} pearson_r={r:.3f}  macro_f1={f1:.3f}")
@@ -99,6 +104,7 @@ def run(argv: list[str]) -> int:
     parser.add_argument("--method", choices=["embeddings", "labels", "combined"], default="embeddings")
     parser.add_argument("--limit", type=int, default=0, help="score a random sample of N held-out rows (seed 0)")
     parser.add_argument("--train-head", action="store_true", help=f"refit the head on even ids, write {HEAD_PATH}")
+    add_arguments(parser)
     args = parser.parse_args(argv)
     rows = read_rows(args.file)
     if not rows:
@@ -116,25 +122,36 @@ def run(argv: list[str]) -> int:
             held_out = random.Random(0).sample(held_out, min(args.limit, len(held_out)))
             scope = held_out
         started = time.monotonic()
-        predicted = _score_all([row.text for row in scope], lambda t: score_texts(t, model, method=args.method))
+        items = Items.from_args(args)
+        predicted = _score_all(
+            [row.text for row in scope], lambda t: score_texts(t, model, method=args.method), items=items
+        )
         elapsed = time.monotonic() - started
-    by_id = {row.id: p for row, p in zip(scope, predicted, strict=True)}
+    by_id = {row.id: p for row, p in zip(scope, predicted, strict=True) if p is not None}
     print(f"sentiment on {args.file.name}: gold rule rating > 0.5 positive, < -0.5 negative, else neutral")
     print(f"method={args.method}, {len(scope)} texts in {elapsed:.1f}s ({len(scope) / elapsed:.1f} texts/s)")
+    # A text whose batch failed after retries is left out of both systems' figures, so they stay comparable.
+    print(f"{items.summary()} (left out of every figure below)")
+    held_out = [row for row in held_out if row.id in by_id]
     print("held-out (odd ids; the head was fitted on even ids):")
     _report(f"parlance ({args.method})", held_out, [by_id[row.id] for row in held_out])
     _report("baseline (word list)", held_out, [word_list_score(row.text) for row in held_out])
     if not args.limit:
+        scored = [row for row in rows if row.id in by_id]
         print("whole file (half of it seen by the head in training):")
-        _report(f"parlance ({args.method})", rows, predicted)
-        _report("baseline (word list)", rows, [word_list_score(row.text) for row in rows])
+        _report(f"parlance ({args.method})", scored, [by_id[row.id] for row in scored])
+        _report("baseline (word list)", scored, [word_list_score(row.text) for row in scored])
     return 0
 
 
-def _score_all(texts: Sequence[str], score: Callable[[Sequence[str]], list[Sentiment]]) -> list[Sentiment]:
-    results: list[Sentiment] = []
+def _score_all(
+    texts: Sequence[str], score: Callable[[Sequence[str]], list[Sentiment]], *, items: Items
+) -> list[Sentiment | None]:
+    """Scores in batches of BATCH, each batch one item of `items`; None for the texts of a batch that failed."""
+    results: list[Sentiment | None] = []
     for start in range(0, len(texts), BATCH):
-        results.extend(score(texts[start : start + BATCH]))
+        batch = texts[start : start + BATCH]
+        results.extend(items.call(functools.partial(score, batch), count=len(batch)) or [None] * len(batch))
     return results
 
 

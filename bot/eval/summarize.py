@@ -19,11 +19,11 @@ import random
 import re
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
+from bot.eval.items import Items, add_arguments
 from handlers.summarize.summary import Summary, summarize
 from handlers.text.lines import ChatLine
 
@@ -67,6 +67,7 @@ def run(argv: list[str]) -> int:
     parser.add_argument("--abstract", action="store_true", help="let the model write a gist of each dialogue (checked)")
     parser.add_argument("--show", type=int, default=0, help="print this many summaries beside their first reference")
     parser.add_argument("--parallel", type=int, default=4, help="dialogues summarised at once (the worker batches)")
+    add_arguments(parser)
     args = parser.parse_args(argv)
     try:
         from rouge_score import rouge_scorer
@@ -77,20 +78,22 @@ def run(argv: list[str]) -> int:
     rows = rows[args.offset : args.offset + args.limit if args.limit else None]
     scorer = rouge_scorer.RougeScorer(list(METRICS), use_stemmer=True)
     started = time.perf_counter()
+    items = Items.from_args(args)
     with _model(args.no_model) as model:
 
         def one(row: dict[str, Any]) -> Summary:
             return summarize(parse_dialogue(row["dialogue"]), model, rephrase=args.rephrase, abstract=args.abstract)
 
-        with ThreadPoolExecutor(max(1, args.parallel)) as pool:
-            summaries = list(pool.map(one, rows))
+        # A summary the pipeline left extractive because the model failed is retried like an error.
+        outcomes = items.map(one, rows, parallel=args.parallel, accept=lambda s: model is None or not s.degraded)
     elapsed = time.perf_counter() - started
+    summaries = [s for s in outcomes if s is not None]
     systems: dict[str, list[str]] = {"pipeline": [], "first three messages": [], "three random messages": []}
-    for index, (row, summary) in enumerate(zip(rows, summaries, strict=True)):
+    for index, (row, summary) in enumerate(zip(rows, outcomes, strict=True)):
         lines = parse_dialogue(row["dialogue"])
         rng = random.Random(args.seed + args.offset + index)
         picked = sorted(rng.sample(range(len(lines)), min(3, len(lines))))
-        systems["pipeline"].append(summary.overview_text())
+        systems["pipeline"].append(summary.overview_text() if summary else "")  # a failed item scores 0
         systems["first three messages"].append(quote(lines[:3]))
         systems["three random messages"].append(quote([lines[i] for i in picked]))
     refs = [references(row) for row in rows]
@@ -100,13 +103,14 @@ def run(argv: list[str]) -> int:
         best, mean = _rouge(scorer, predictions, refs)
         words = sum(len(p.split()) for p in predictions) / max(1, len(predictions))
         print(f"{name:<24} {_fmt(best)}   {_fmt(mean)}  {words:5.1f}")
-    for row, summary in list(zip(rows, summaries, strict=True))[: args.show]:
-        print(f"\n[{row.get('fname', '?')}] pipeline: {summary.overview_text()}\n  reference: {references(row)[0]}")
+    for row, summary in list(zip(rows, outcomes, strict=True))[: args.show]:
+        shown = summary.overview_text() if summary else "(failed after retries)"
+        print(f"\n[{row.get('fname', '?')}] pipeline: {shown}\n  reference: {references(row)[0]}")
     rephrased, dropped = sum(s.rephrased for s in summaries), sum(s.dropped for s in summaries)
     without = sum(bool(s.degraded) for s in summaries)
     print(
         f"rephrased points kept: {rephrased}; model sentences dropped by the grounding check: {dropped}; "
-        f"summaries without the model: {without}"
+        f"summaries without the model: {without}; {items.summary()} (scored 0)"
     )
     print("reference (BART-large, DialogSum test): R-1/2/L about 46/21/39")
     return 0

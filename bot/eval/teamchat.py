@@ -24,16 +24,16 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from bot import texts
+from bot.eval.items import Items, add_arguments
 from bot.jobs.runners.summarize import render_summary
-from bot.model.client import ModelClient, ModelError
+from bot.model.client import ModelClient
 from handlers.qa import answers as qa
-from handlers.summarize.summary import Summary, summarize
+from handlers.summarize.summary import summarize
 from handlers.text.lines import ChatLine, readable_text
 
-T = TypeVar("T")
 KINDS = ("who", "when", "what", "number", "decision", "unanswerable")
 BASE_EPOCH = 1_700_000_000
 CHANNEL_ID = "C1"
@@ -217,22 +217,14 @@ class Summarized:
         return [fact for fact in self.facts if not matches_any(self.text, fact["keywords_any"])]
 
 
-def _retrying(fn: Callable[[], T]) -> T | None:
-    """One retry after a model error; None when the second try fails too."""
-    for _ in range(2):
-        try:
-            return fn()
-        except ModelError:
-            continue
-    return None
-
-
-def ask(row: dict[str, Any], item: dict[str, Any], lines: list[ChatLine], model: ModelClient | None) -> Asked:
+def ask(
+    row: dict[str, Any], item: dict[str, Any], lines: list[ChatLine], model: ModelClient | None, items: Items
+) -> Asked:
     started = time.perf_counter()
     question = _LEAKED_MARK.sub("", item["q"])
     asked = Asked(row["id"], item["kind"], question, item["answer_any"])
     asked.baseline = scoring_text(best_overlap(question, lines).text)
-    answer = _retrying(lambda: qa.answer_question(question, lines, model))
+    answer = items.call(lambda: qa.answer_question(question, lines, model))
     if answer is None:
         asked.failed = True
     else:
@@ -244,19 +236,16 @@ def ask(row: dict[str, Any], item: dict[str, Any], lines: list[ChatLine], model:
     return asked
 
 
-def summarize_one(row: dict[str, Any], lines: list[ChatLine], model: ModelClient | None, writes: bool) -> Summarized:
+def summarize_one(
+    row: dict[str, Any], lines: list[ChatLine], model: ModelClient | None, writes: bool, items: Items
+) -> Summarized:
     started = time.perf_counter()
     result = Summarized(row["id"], row["summary_facts"])
-
-    summary: Summary | None = None
-    for _ in range(2):  # one retry, also when the pipeline swallowed a model error and fell back to extractive
-        try:
-            summary = summarize(lines, model, abstract=writes, rephrase=writes)
-        except ModelError:
-            summary = None
-            continue
-        if model is None or not summary.degraded:
-            break
+    # Retried also when the pipeline swallowed a model error and fell back to extractive.
+    summary = items.call(
+        lambda: summarize(lines, model, abstract=writes, rephrase=writes),
+        accept=lambda s: model is None or not s.degraded,
+    )
     result.degraded = model is not None and summary is not None and bool(summary.degraded)
     if summary is None:
         result.failed = True
@@ -300,6 +289,7 @@ def run(argv: list[str]) -> int:
     )
     parser.add_argument("--show-misses", action="store_true", help="print every wrong answer and every missed fact")
     parser.add_argument("--parallel", type=int, default=4, help="items run at once (the worker batches them)")
+    add_arguments(parser)
     args = parser.parse_args(argv)
     rows = [json.loads(line) for line in args.file.read_text(encoding="utf-8").splitlines() if line.strip()]
     rows = rows[args.offset : args.offset + args.limit if args.limit else None]
@@ -309,14 +299,15 @@ def run(argv: list[str]) -> int:
 
         writes = get_settings().summary_model_writes
     started = time.perf_counter()
+    items = Items.from_args(args)
     with _model(args.no_model) as model:
         jobs: list[Callable[[], Asked | Summarized]] = []
         for row in rows:
             lines = conversation_lines(row)
             if not args.summary_only:
-                jobs.extend(functools.partial(ask, row, item, lines, model) for item in row["questions"])
+                jobs.extend(functools.partial(ask, row, item, lines, model, items) for item in row["questions"])
             if not args.qa_only:
-                jobs.append(functools.partial(summarize_one, row, lines, model, writes))
+                jobs.append(functools.partial(summarize_one, row, lines, model, writes, items))
         with ThreadPoolExecutor(max(1, args.parallel)) as pool:
             results = list(pool.map(lambda job: job(), jobs))
     elapsed = time.perf_counter() - started
@@ -330,14 +321,14 @@ def run(argv: list[str]) -> int:
         _report_summaries(summaries, writes=writes, show_misses=args.show_misses)
     failed_q, failed_s = sum(a.failed for a in asked), sum(s.failed for s in summaries)
     print(
-        f"failed items (model error twice, scored 0): {failed_q + failed_s} ({failed_q} questions, {failed_s} "
-        f"summaries); summaries left extractive by a model error after a retry: {sum(s.degraded for s in summaries)}"
+        f"{items.summary()}, scored 0: {failed_q} questions, {failed_s} summaries; summaries left extractive by a "
+        f"model error after every retry: {sum(s.degraded for s in summaries)}"
     )
     n = max(1, len(results))
     print(f"wall time {elapsed:.1f} s for {len(results)} items: {elapsed / n:.3f} s per item", end="")
-    for name, items in (("question", asked), ("summary", summaries)):
-        if items:
-            print(f"; {sum(i.seconds for i in items) / len(items):.3f} s per {name}", end="")
+    for name, done in (("question", asked), ("summary", summaries)):
+        if done:
+            print(f"; {sum(i.seconds for i in done) / len(done):.3f} s per {name}", end="")
     print(f" (--parallel {args.parallel})")
     return 0
 
@@ -397,7 +388,7 @@ def _report_qa(asked: list[Asked], *, show_misses: bool) -> None:
     if show_misses:
         for a in (a for a in asked if not a.correct):
             gold = " | ".join(" + ".join(alt) for alt in a.gold) or "(should decline)"
-            bot = "(failed: model error twice)" if a.failed else a.text
+            bot = "(failed after retries)" if a.failed else a.text
             print(f"\nmiss [{a.conversation} {a.kind}] {a.question}\n  gold: {gold}\n  bot:  {bot}")
             if a.top_source:
                 print(f"  top source: {' '.join(a.top_source.split())[:200]}")
@@ -420,4 +411,4 @@ def _report_summaries(summaries: list[Summarized], *, writes: bool, show_misses:
             for fact in s.missed():
                 keywords = " | ".join(" + ".join(alt) for alt in fact["keywords_any"])
                 print(f"  - {fact['fact']}  [{keywords}]")
-            print("  summary: " + ("(failed: model error twice)" if s.failed else s.text.replace("\n", "\n    ")))
+            print("  summary: " + ("(failed after retries)" if s.failed else s.text.replace("\n", "\n    ")))

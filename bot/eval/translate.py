@@ -17,10 +17,10 @@ from __future__ import annotations
 import argparse
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from pathlib import Path
 
+from bot.eval.items import Items, add_arguments, failed_summary
 from bot.model.access import open_model_client
 from bot.model.client import ModelClient, OpenAICompatibleClient
 from bot.settings import get_settings
@@ -28,6 +28,7 @@ from handlers.text.markup import escape, unescape
 from handlers.translate.languages import LANGUAGES
 from handlers.translate.translation import PromptStyle, TranslationResult, prompt_style, translate
 
+FAILED = "failed after retries"  # the cause of a line whose model calls all failed: scored as no translation
 _FLORES_CODES = {"eng": "en", "fra": "fr", "deu": "de", "spa": "es", "jpn": "ja", "zho": "zh", "ita": "it"}
 
 
@@ -45,6 +46,7 @@ def run(argv: list[str]) -> int:
         "--timeout", type=float, default=120.0, help="seconds to wait for one model request (a shared, busy server)"
     )
     parser.add_argument("--output", type=Path, help="write each line's translation or refusal cause here (TSV)")
+    add_arguments(parser)
     args = parser.parse_args(argv)
     if args.target not in LANGUAGES:
         parser.error(f"unknown --target {args.target!r}; use an ISO 639-1 code such as fr, de, es, ja")
@@ -58,10 +60,17 @@ def run(argv: list[str]) -> int:
     if not sources:
         parser.error("no lines to evaluate (check --offset and --limit)")
 
+    items = Items.from_args(args)
     with _model(args.timeout) as model:
         style = prompt_style(model)
         results, elapsed = translate_all(
-            sources, target=args.target, source=source_language, model=model, concurrency=args.concurrency, style=style
+            sources,
+            target=args.target,
+            source=source_language,
+            model=model,
+            concurrency=args.concurrency,
+            style=style,
+            items=items,
         )
     report(
         results,
@@ -72,6 +81,7 @@ def run(argv: list[str]) -> int:
         offset=args.offset,
         elapsed=elapsed,
         style=style,
+        items=items,
     )
     outputs = [unescape(r.text) if r.ok else "" for r in results]
     if args.output:
@@ -97,9 +107,11 @@ def translate_all(
     model: ModelClient,
     concurrency: int = 8,
     style: PromptStyle | None = None,
+    items: Items | None = None,
 ) -> tuple[list[TranslationResult], float]:
     """Every line through the pipeline, `concurrency` at a time; the results in order, and the seconds taken.
-    `style` is the prompt (asked of the model once when not given)."""
+    `style` is the prompt (asked of the model once when not given). A line whose model calls still fail after
+    `items`' retries comes back refused with the cause FAILED, so one slow answer does not end the run."""
     started = time.perf_counter()
     style = style or prompt_style(model)
 
@@ -107,8 +119,8 @@ def translate_all(
         # The files hold plain text; the pipeline speaks Slack's escaped text, so convert on the way in (and out).
         return translate(escape(text), target=target, model=model, source=source, style=style)
 
-    with ThreadPoolExecutor(max(1, concurrency)) as pool:
-        results = list(pool.map(one, sources))
+    outcomes = (items or Items()).map(one, sources, parallel=concurrency)
+    results = [r or TranslationResult(False, "", target, FAILED) for r in outcomes]
     return results, time.perf_counter() - started
 
 
@@ -122,12 +134,15 @@ def report(
     offset: int,
     elapsed: float,
     style: str | None = None,
+    items: Items | None = None,
 ) -> None:
-    """Print BLEU and chrF of the pipeline beside the copy-the-source baseline, and the guards' refusals."""
+    """Print BLEU and chrF of the pipeline beside the copy-the-source baseline, the guards' refusals, and the lines
+    that failed after retries (`items` adds why)."""
     outputs = [unescape(r.text) if r.ok else "" for r in results]
     kept = [unescape(r.text) if r.ok else s for r, s in zip(results, sources, strict=True)]
     accepted = [i for i, r in enumerate(results) if r.ok]
-    causes = Counter(r.cause for r in results if not r.ok)
+    causes = Counter(r.cause for r in results if not r.ok and r.cause != FAILED)
+    failed = sum(r.cause == FAILED for r in results)
     n = len(sources)
     print(
         f"translate {source}→{target}: {n} lines (offset {offset}), {elapsed:.0f} s "
@@ -148,9 +163,10 @@ def report(
     for label, hypotheses, refs in rows:
         bleu, chrf = _scores(hypotheses, refs, target)
         print(f"{label:<52} {bleu:6.1f} {chrf:6.1f}")
-    refused = n - len(accepted)
+    refused = n - len(accepted) - failed
     detail = ", ".join(f"{cause} {count}" for cause, count in causes.most_common())
     print(f"refused by the guards: {refused} of {n}" + (f" ({detail})" if detail else ""))
+    print((items.summary() if items else failed_summary(failed)) + " (scored as no translation)")
 
 
 def _read_pairs(args: argparse.Namespace) -> tuple[list[str], list[str]]:

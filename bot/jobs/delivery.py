@@ -1,9 +1,13 @@
 """How a job's answer reaches people: in a thread, or to the caller alone, posted once however often it is tried.
 
 A job can be tried several times (the model was away, Slack or the process failed halfway). Each try edits what
-an earlier one posted instead of posting again: the first message's ts is recorded as soon as it exists, and a
-retry that has none recorded looks in Slack for messages carrying the job's metadata. Slack I/O itself (posting,
-splitting, mention-safety) is bot/slack/delivery.py; this module adds what needs the job and the database.
+an earlier one posted instead of posting again: the messages' ts are recorded as soon as they exist (the first,
+and those that continue a long answer), a retry that has none recorded looks in Slack for messages carrying the
+job's metadata, and messages a shorter answer no longer needs are deleted. Slack I/O itself (posting, splitting,
+mention-safety) is bot/slack/delivery.py; this module adds what needs the job and the database.
+
+Two more things happen where an answer is delivered: what the bot said is stored as history, unless the job's
+workspace uninstalled the app meanwhile; and someone whose requests queue up behind each other is told so, once.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import texts
 from bot.jobs.slack_errors import SlackRefused, slack_call
 from bot.slack import delivery as slack_io
 from bot.slack.streaming import SlackStream
@@ -27,6 +32,9 @@ from storage.messages import slack_ts
 logger = logging.getLogger(__name__)
 
 SLACK_CLOCK_SKEW = dt.timedelta(minutes=1)  # our clock and Slack's, when looking for what a job posted
+# Someone with this many requests waiting behind the one being answered hears why theirs come one at a time. A
+# person asks two or three things in a row; more than this is a flood, and the wait is then theirs to expect.
+QUEUED_NOTE_AT = 5
 
 
 def oldest_post_of(job: ClaimedJob) -> str:
@@ -57,16 +65,17 @@ class Delivery:
         text = slack_io.neutralize_mentions(text)
         if payload.get("public"):
             self._post_once(job, text, thread_ts=None)
-            return
-        with slack_call():
-            slack_io.respond_ephemeral(
-                client=self._client,
-                response_url=payload.get("response_url"),
-                channel=job.channel_id,
-                user=payload["user"],
-                text=text,
-                blocks=blocks,
-            )
+        else:
+            with slack_call():
+                slack_io.respond_ephemeral(
+                    client=self._client,
+                    response_url=payload.get("response_url"),
+                    channel=job.channel_id,
+                    user=payload["user"],
+                    text=text,
+                    blocks=blocks,
+                )
+        self.tell_if_queued(job, thread_ts=None)
 
     def tell_privately(self, job: ClaimedJob, text: str, *, thread_ts: str | None = None) -> None:
         """An ephemeral note to the person who asked, in `thread_ts` (the job's thread unless given): the way
@@ -91,22 +100,25 @@ class Delivery:
         with slack_call():
             earlier = self.earlier_replies(job, thread_ts=thread_ts)
             stream = SlackStream(
-                client=self._client, channel=job.channel_id, thread_ts=thread_ts, job_id=job.id, existing=earlier
+                client=self._client,
+                channel=job.channel_id,
+                thread_ts=thread_ts,
+                job_id=job.id,
+                existing=earlier,
+                on_posted=lambda posted: self.record_replies(job, posted),
             )
             stream.start(showing=showing)
-        if not earlier:
-            self.record_first_reply(job, stream.posted[0])
         return stream
 
     def earlier_replies(self, job: ClaimedJob, *, thread_ts: str | None) -> list[str]:
         """The messages this job already posted, first one first, for a retry to edit instead of posting again.
 
-        The recorded reply when there is one. Otherwise, on a retry only (the first attempt costs no extra call),
+        The recorded ones when there are any. Otherwise, on a retry only (the first attempt costs no extra call),
         whatever Slack holds with this job's metadata: a process can die, or lose its connection, after Slack
         created the message and before we recorded it. What is found is recorded.
         """
         if job.reply_ts:
-            return [job.reply_ts]
+            return [job.reply_ts, *job.continued_ts]
         if job.attempts <= 1:
             return []
         try:
@@ -123,17 +135,24 @@ class Delivery:
             return []
         if found:
             logger.info("job %d found %d message(s) an earlier attempt posted; editing them", job.id, len(found))
-            self.record_first_reply(job, found[0])
+            self.record_replies(job, found)
         return found
 
-    def record_first_reply(self, job: ClaimedJob, ts: str) -> None:
-        """Remembers the job's first message as soon as it exists, so a retry edits it instead of posting again."""
+    def record_replies(self, job: ClaimedJob, posted: list[str]) -> None:
+        """Remembers the job's messages as soon as each exists, so a retry edits them instead of posting again."""
+        if not posted:
+            return
         with self._sessions.begin() as session:
-            job_queries.record_reply(session=session, job_id=job.id, reply_ts=ts)
+            job_queries.record_reply(session=session, job_id=job.id, reply_ts=posted[0], continued_ts=posted[1:])
 
     def remember(self, job: ClaimedJob, posted: list[str], text: str, *, thread_ts: str | None) -> None:
-        """Our replies become history too, so follow-ups in the thread see what we said."""
+        """Our replies become history too, so follow-ups in the thread see what we said. Not when the job's row
+        is gone: its workspace uninstalled the app while the answer was being written, and everything stored
+        about the workspace was deleted; the row's lock keeps that deletion from passing in between."""
         with self._sessions.begin() as session:
+            if not job_queries.job_exists(session=session, job_id=job.id):
+                logger.info("job %d is gone (its workspace uninstalled the app); its reply is not stored", job.id)
+                return
             for ts in posted:
                 message_queries.save_message(
                     session=session,
@@ -145,10 +164,30 @@ class Delivery:
                     thread_ts=thread_ts,
                     is_bot=True,
                 )
+        self.tell_if_queued(job, thread_ts=thread_ts)
+
+    def tell_if_queued(self, job: ClaimedJob, *, thread_ts: str | None) -> None:
+        """Once someone has QUEUED_NOTE_AT or more requests waiting behind this answer, tells them, privately and
+        once for the lot, that theirs come one at a time so others are not kept waiting (storage.jobs'
+        per-person limit), rather than leaving them to wonder why the answers trickle in."""
+        user = job.payload.get("user")
+        if not isinstance(user, str):
+            return
+        with self._sessions.begin() as session:
+            waiting = job_queries.tell_queued_once(
+                session=session, job_id=job.id, team_id=job.team_id, user_id=user, at_least=QUEUED_NOTE_AT
+            )
+        if waiting is None:
+            return
+        try:
+            self.tell_privately(job, texts.QUEUED_BEHIND.format(count=waiting), thread_ts=thread_ts)
+        except SlackRefused as problem:  # a courtesy: the answers themselves are what matters
+            logger.warning("job %d could not tell its asker they are queued (%s)", job.id, problem)
 
     def _post_once(self, job: ClaimedJob, text: str, *, thread_ts: str | None) -> list[str]:
-        """Edits what an earlier attempt posted and posts the rest, recording the first message as soon as it
-        exists. Returns the ts of every message that now holds the text."""
+        """Edits what an earlier attempt posted, posts the rest and deletes what a longer earlier text needed
+        beyond this one, recording the messages as soon as each exists. Returns the ts of every message that now
+        holds the text."""
         existing = self.earlier_replies(job, thread_ts=thread_ts)
         posted: list[str] = []
         with slack_call():
@@ -162,6 +201,9 @@ class Delivery:
                         client=self._client, channel=job.channel_id, thread_ts=thread_ts, text=chunk, job_id=job.id
                     )
                 )
-                if index == 0:
-                    self.record_first_reply(job, posted[0])
+                self.record_replies(job, posted)
+            for extra in reversed(existing[len(posted) :]):  # what a longer earlier answer needed, and this not
+                slack_io.delete_message(client=self._client, channel=job.channel_id, ts=extra)
+        if len(existing) > len(posted):
+            self.record_replies(job, posted)
         return posted

@@ -24,9 +24,18 @@ HELP_REQUESTS = frozenset({"", "help", "?"})
 
 
 def enqueue_job(
-    *, session: Session, team_id: str, channel_id: str, payload: JobPayload, dedupe_key: str | None = None
+    *,
+    session: Session,
+    team_id: str,
+    channel_id: str,
+    payload: JobPayload,
+    dedupe_key: str | None = None,
+    thread_ts: str | None = None,
 ) -> int | None:
-    """Adds a job of the payload's kind; returns None when a job with the same dedupe key exists."""
+    """Adds a job of the payload's kind; returns None when a job with the same dedupe key exists. The payload's
+    `user` (every kind a person asks for has one) is recorded as who asked, for the queue's per-person limits;
+    `thread_ts` orders the job after the thread's earlier ones (replies only: see `enqueue_reply`)."""
+    user = getattr(payload, "user", None)
     return job_queries.enqueue_job(
         session=session,
         team_id=team_id,
@@ -34,13 +43,21 @@ def enqueue_job(
         kind=payload.kind.value,
         payload=payload.stored(),
         dedupe_key=dedupe_key,
+        user_id=user if isinstance(user, str) else None,
+        thread_ts=thread_ts,
     )
 
 
 def enqueue_reply(
     *, session: Session, team_id: str, channel_id: str, ts: str, thread_ts: str | None, user: str, request: str
 ) -> None:
-    """One reply job per message, whichever events (mention, DM, retries) announce it."""
+    """One reply job per message, whichever events (mention, DM, retries) announce it.
+
+    A reply in a thread is recorded with its thread: from this transaction on the thread is the bot's (a
+    follow-up there is answered without a mention, even while this answer is still being written), and it runs
+    after the thread's earlier replies, whose answers it then reads. Recording, not the first post, is what
+    makes the thread ours, because the listener's enqueue and the follow-up's check read the same table in
+    transactions: there is no moment between the mention being accepted and the bot knowing its thread."""
     model = HelpPayload if request.lower() in HELP_REQUESTS else MentionPayload
     payload = model(ts=ts, thread_ts=thread_ts, user=user, text=request)
     enqueue_job(
@@ -49,6 +66,7 @@ def enqueue_reply(
         channel_id=channel_id,
         payload=payload,
         dedupe_key=f"reply:{team_id}:{channel_id}:{ts}",
+        thread_ts=thread_ts,
     )
 
 
@@ -93,12 +111,21 @@ def enqueue_home_view(
     enqueue_job(session=session, team_id=team_id, channel_id=channel_id, payload=payload, dedupe_key=key)
 
 
-def enqueue_digest_job(*, session: Session, team_id: str, channel_id: str, digest_id: int) -> None:
-    """Queues the posting of a claimed digest; one job per digest row, however often this is called."""
+def enqueue_digest_job(
+    *,
+    session: Session,
+    team_id: str,
+    channel_id: str,
+    digest_id: int,
+    user: str | None = None,
+    response_url: str | None = None,
+) -> None:
+    """Queues the posting of a claimed digest; one job per digest row, however often this is called. `user` (and
+    the command's `response_url`): who asked for it with `/sentiment now`, to be told if it must wait."""
     enqueue_job(
         session=session,
         team_id=team_id,
         channel_id=channel_id,
-        payload=SentimentDigestPayload(digest_id=digest_id),
+        payload=SentimentDigestPayload(digest_id=digest_id, user=user, response_url=response_url),
         dedupe_key=f"digest:{digest_id}",
     )

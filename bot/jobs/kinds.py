@@ -152,11 +152,14 @@ class SentimentHomePayload(JobPayload):
 
 
 class SentimentDigestPayload(JobPayload):
-    """The digest row (sentiment_digests) to post; the row says the channel's period."""
+    """The digest row (sentiment_digests) to post; the row says the channel's period. `user` asked for it with
+    `/sentiment now` and hears, privately, if it has to wait or cannot be made; None: the clock's."""
 
     kind = JobKind.SENTIMENT_DIGEST
 
     digest_id: int
+    user: str | None = None
+    response_url: str | None = None
 
 
 PAYLOADS: Mapping[str, type[JobPayload]] = {

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
@@ -145,6 +146,15 @@ def post_in_thread(
 
 def update_message(*, client: WebClient, channel: str, ts: str, text: str) -> None:
     client.chat_update(channel=channel, ts=ts, text=text)
+
+
+def delete_message(*, client: WebClient, channel: str, ts: str) -> None:
+    """Deletes a message of ours; one already gone (someone deleted it, or an earlier try did) is no error."""
+    try:
+        client.chat_delete(channel=channel, ts=ts)
+    except SlackApiError as exc:
+        if exc.response.get("error") != "message_not_found":
+            raise
 
 
 def respond_ephemeral(

@@ -38,7 +38,7 @@ REDIRECT_PATH = "/slack/oauth_redirect"
 STATE_SECONDS = 600  # an install link works for ten minutes, once
 INSTALL_EVENTS = ("tokens_revoked", "app_uninstalled")
 
-# The bot scopes an install asks for; manifest.yml lists the same (tests/test_manifest.py keeps them in step).
+# The bot scopes an install asks for; manifest.yml lists the same (tests/unit/test_manifest.py keeps them in step).
 BOT_SCOPES = (
     "app_mentions:read",
     "channels:history",

@@ -5,7 +5,7 @@ the ack): it drops Slack's retries, stores the message, records a job in the sam
 dispatcher. Anything slow (the model, history reads, posting) happens in bot/jobs/dispatch.py after the ack.
 
 So this module, and what it imports, loads only what acking needs: parsing, storage and the job queue, never the
-runners, the clock, the scorer or the model client (tests/test_ack_path.py keeps it that way).
+runners, the clock, the scorer or the model client (tests/unit/test_ack_path.py keeps it that way).
 """
 
 from __future__ import annotations
@@ -30,12 +30,13 @@ from bot.slack.sentiment_listeners import SentimentListeners
 from bot.slack.team_id import team_id_of
 from handlers.commands import MAX_COMMAND_TEXT, UsageError, parse_summarize, parse_translate
 from handlers.translate.languages import language_for_reaction, resolve_language
+from storage import jobs as job_queries
 from storage import messages as message_queries
 from storage import seen_events as event_queries
 
 logger = logging.getLogger(__name__)
 
-# What Slack must send us; manifest.yml declares the same (tests/test_manifest.py keeps them in step).
+# What Slack must send us; manifest.yml declares the same (tests/unit/test_manifest.py keeps them in step).
 EVENTS = ("app_mention", "message", "reaction_added", "app_home_opened", *INSTALL_EVENTS)
 COMMANDS = ("/summarize", "/translate", SENTIMENT_COMMAND, PARLANCE_COMMAND)
 SHORTCUTS = ("summarize_thread", "translate_message")
@@ -163,11 +164,16 @@ class Listeners:
         session: Session, team_id: str, channel: str, event: dict[str, Any], context: BoltContext
     ) -> bool:
         """A reply in a thread the bot took part in is meant for the bot, mention or not (people talk that way).
-        Replies that do mention the bot are left to the app_mention event."""
+        Replies that do mention the bot are left to the app_mention event.
+
+        The bot takes part from the moment a reply job is recorded for the thread (bot/jobs/enqueue.py), not only
+        once its answer is stored: a follow-up sent while it is still writing is one too."""
         thread_ts, bot = event.get("thread_ts"), context.bot_user_id
         if not thread_ts or thread_ts == event.get("ts") or not bot or f"<@{bot}" in event.get("text", ""):
             return False
-        return message_queries.has_posted_in_thread(
+        return job_queries.has_reply_job_in_thread(
+            session=session, team_id=team_id, channel_id=channel, thread_ts=thread_ts
+        ) or message_queries.has_posted_in_thread(
             session=session, team_id=team_id, channel_id=channel, thread_ts=thread_ts, user_id=bot
         )
 

@@ -15,7 +15,7 @@ from typing import Any
 from slack_bolt import Ack, BoltContext
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import sentiment_texts as texts
+from bot import texts
 from bot.jobs.enqueue import enqueue_digest_job, enqueue_for_command, enqueue_home_view
 from bot.jobs.kinds import SentimentCommandPayload, SentimentHomePayload
 from bot.slack.team_id import team_id_of
@@ -42,26 +42,26 @@ class SentimentListeners:
             return
         team_id, channel_id = team_id_of(context), command["channel_id"]
         if parsed.action == "help":
-            ack(response_type="ephemeral", text=texts.HELP)
+            ack(response_type="ephemeral", text=texts.SENTIMENT_HELP)
             return
         if channel_id.startswith("D"):
-            ack(response_type="ephemeral", text=texts.NOT_IN_CHANNEL)
+            ack(response_type="ephemeral", text=texts.SENTIMENT_NOT_IN_CHANNEL)
             return
         if parsed.action == "off":
             with self._sessions.begin() as session:
                 digest_queries.clear_schedule(session=session, team_id=team_id, channel_id=channel_id)
-            ack(response_type="ephemeral", text=texts.OFF)
+            ack(response_type="ephemeral", text=texts.SENTIMENT_OFF)
             return
         if parsed.action == "forget":
             with self._sessions.begin() as session:
                 digest_queries.clear_schedule(session=session, team_id=team_id, channel_id=channel_id, opt_out=True)
                 count = sentiment_queries.forget_scores(session=session, team_id=team_id, channel_id=channel_id)
             logger.info("forgot %d sentiment scores in %s/%s", count, team_id, channel_id)
-            ack(response_type="ephemeral", text=texts.FORGOTTEN.format(count=count))
+            ack(response_type="ephemeral", text=texts.SENTIMENT_FORGOTTEN.format(count=count))
             return
         if parsed.action == "now":
-            span = self._queue_now(team_id, channel_id, command.get("trigger_id") or str(utcnow().timestamp()))
-            ack(response_type="ephemeral", text=texts.NOW.format(span=span))
+            span = self._queue_now(team_id, channel_id, command)
+            ack(response_type="ephemeral", text=texts.SENTIMENT_NOW.format(span=span))
             self._wake()
             return
         # daily, weekly, status: they need the caller's time zone (users.info), so a job answers them.
@@ -83,9 +83,11 @@ class SentimentListeners:
         ack()
         self._wake()
 
-    def _queue_now(self, team_id: str, channel_id: str, trigger: str) -> str:
-        """`/sentiment now`: a digest of the last day (or week, when the channel's schedule is weekly)."""
+    def _queue_now(self, team_id: str, channel_id: str, command: dict[str, Any]) -> str:
+        """`/sentiment now`: a digest of the last day (or week, when the channel's schedule is weekly), for the
+        caller to hear about privately should it have to wait for the model."""
         end = utcnow()
+        trigger = command.get("trigger_id") or str(end.timestamp())
         with self._sessions.begin() as session:
             # Write first (asking for a digest opts the channel back in): see bot.background.clock.queue_digest on
             # SQLite.
@@ -103,7 +105,14 @@ class SentimentListeners:
                 period_end=end,
             )
             if digest_id is not None:
-                enqueue_digest_job(session=session, team_id=team_id, channel_id=channel_id, digest_id=digest_id)
+                enqueue_digest_job(
+                    session=session,
+                    team_id=team_id,
+                    channel_id=channel_id,
+                    digest_id=digest_id,
+                    user=command.get("user_id"),
+                    response_url=command.get("response_url"),
+                )
         return "the last 7 days" if days == 7 else "the last 24 hours"
 
     def on_home_opened(self, body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:

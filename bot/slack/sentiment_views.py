@@ -14,7 +14,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import sentiment_texts as texts
+from bot import texts
 from bot.slack.delivery import neutralize_mentions
 from handlers.sentiment.digest import DayMood, Digest
 
@@ -58,10 +58,10 @@ def digest_text(digest: Digest, *, span: str, links: Mapping[str, str], minimum:
     """The digest message. `links` maps a thread's root ts to its permalink; a thread without one is named
     without a link."""
     if not digest.enough:
-        return texts.NOT_ENOUGH.format(span=span, count=digest.count, minimum=minimum)
+        return texts.DIGEST_NOT_ENOUGH.format(span=span, count=digest.count, minimum=minimum)
     lines = [f"*{texts.DIGEST_TITLE.format(span=span)}*"]
     lines.append(
-        texts.MOOD_LINE.format(
+        texts.DIGEST_MOOD_LINE.format(
             mood=digest.mood,
             mean=digest.mean or 0.0,
             positive=digest.labels.get("positive", 0),
@@ -71,12 +71,12 @@ def digest_text(digest: Digest, *, span: str, links: Mapping[str, str], minimum:
     )
     if digest.change is not None and digest.previous_mean is not None:
         lines.append(
-            texts.CHANGE_LINE.format(
+            texts.DIGEST_CHANGE_LINE.format(
                 change=digest.change, previous=digest.previous_mean, previous_count=digest.previous_count
             )
         )
     else:
-        lines.append(texts.NO_PREVIOUS)
+        lines.append(texts.DIGEST_NO_PREVIOUS)
     for title, thread in (
         ("Most positive thread", digest.most_positive),
         ("Most negative thread", digest.most_negative),
@@ -84,7 +84,7 @@ def digest_text(digest: Digest, *, span: str, links: Mapping[str, str], minimum:
         if thread is not None:
             link = links.get(thread.thread_ts)
             lines.append(
-                texts.THREAD_LINE.format(
+                texts.DIGEST_THREAD_LINE.format(
                     title=title,
                     link=f"<{link}|open>" if link else "(link unavailable)",
                     count=thread.count,
@@ -92,7 +92,7 @@ def digest_text(digest: Digest, *, span: str, links: Mapping[str, str], minimum:
                     gist=thread.gist,
                 )
             )
-    lines.append(texts.VOLUME_LINE.format(days=", ".join(f"{d.day:%a %d} {d.count}" for d in digest.days)))
+    lines.append(texts.DIGEST_VOLUME_LINE.format(days=", ".join(f"{d.day:%a %d} {d.count}" for d in digest.days)))
     return neutralize_mentions("\n".join(lines))
 
 

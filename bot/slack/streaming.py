@@ -2,7 +2,9 @@
 thread messages when the answer outgrows one message.
 
 Edits are spaced at least `interval` seconds apart (chat.update allows about 50 a minute), so a fast model
-never runs into Slack's rate limits; the final text is always written, whatever the spacing.
+never runs into Slack's rate limits; the final text is always written, whatever the spacing. A retried job hands
+in the messages its earlier attempt posted: they are edited in turn, and those the final answer no longer needs
+(it came out shorter) are deleted, so the thread holds the answer once and nothing of the attempt before.
 """
 
 from __future__ import annotations
@@ -35,8 +37,12 @@ class SlackStream:
         interval: float = 1.2,
         limit: int = slack_io.MAX_CHUNK,
         render: Callable[[str], str] = safe_mrkdwn,
+        on_posted: Callable[[list[str]], None] | None = None,
     ) -> None:
+        """`on_posted` is called with every message the reply now consists of, first one first, whenever that
+        changes (a message posted or deleted), so the caller can record them for a retry."""
         self._client = client
+        self._on_posted = on_posted
         self._channel = channel
         self._thread_ts = thread_ts
         self._job_id = job_id
@@ -60,7 +66,7 @@ class SlackStream:
         """Shows the user we are on it; reuses the message a previous attempt of the same job posted. `showing`:
         what that message already says (a note that the model is busy), left in place until the answer comes."""
         if not self._posted:
-            self._posted.append(self._post(placeholder))
+            self._append(self._post(placeholder))
         elif showing is not None:
             placeholder = showing
         else:
@@ -98,12 +104,29 @@ class SlackStream:
             if index < len(self._posted):
                 self._edit(index, chunk)
             else:
-                self._posted.append(self._post(chunk))
+                self._append(self._post(chunk))
             if index < len(self._shown):
                 self._shown[index] = chunk
             else:
                 self._shown.append(chunk)
+        if final and len(self._posted) > len(chunks):
+            self._delete_from(len(chunks))
         self._last_edit = time.monotonic()
+
+    def _append(self, ts: str) -> None:
+        self._posted.append(ts)
+        if self._on_posted is not None:
+            self._on_posted(list(self._posted))
+
+    def _delete_from(self, index: int) -> None:
+        """Deletes the messages from `index` on (an earlier attempt's continuations the answer no longer needs),
+        the last first, so a failure halfway leaves the reply's first messages in place."""
+        while len(self._posted) > index:
+            slack_io.delete_message(client=self._client, channel=self._channel, ts=self._posted[-1])
+            self._posted.pop()
+            del self._shown[len(self._posted) :]
+            if self._on_posted is not None:
+                self._on_posted(list(self._posted))
 
     def _post(self, text: str) -> str:
         [ts] = slack_io.post_in_thread(

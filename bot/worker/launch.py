@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -17,14 +18,17 @@ class WorkerNotReady(Exception):
     """The worker did not answer /health in time, or exited while starting (its log says why)."""
 
 
-def spawn_worker(*, port: int, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+def spawn_worker(
+    *, port: int, env: dict[str, str] | None = None, output: IO[bytes] | None = None
+) -> subprocess.Popen[bytes]:
     """Start `python -m bot.worker` (`python -m bot worker` by the name the tests look for) on 127.0.0.1:`port`
-    with this interpreter.
+        with this interpreter.
 
-    `env` entries are added to (and override) the current environment, e.g. WORKER_ROLES or MODEL_CACHE_DIR. The
-    child writes its log to this process's stderr. Stop it with `terminate()` then `wait()`; it shuts down cleanly,
-    and on Linux it also stops by itself if this process dies. It runs in a process group of its own, so a Ctrl-C
-    in the terminal reaches only this process, which stops it last, after the jobs that still need it.
+        `env` entries are added to (and override) the current environment, e.g. WORKER_ROLES or MODEL_CACHE_DIR. The
+        child writes its log to this process's stderr, or to `output` (an open file: local mode keeps the terminal for
+    the chat) with its stdout too. Stop it with `terminate()` then `wait()`; it shuts down cleanly,
+        and on Linux it also stops by itself if this process dies. It runs in a process group of its own, so a Ctrl-C
+        in the terminal reaches only this process, which stops it last, after the jobs that still need it.
     """
     child_env = {**os.environ, **(env or {}), "WORKER_PORT": str(port), "HF_HUB_OFFLINE": "1"}
     # The child must find `bot` from any working directory (tests run in temporary ones).
@@ -32,7 +36,12 @@ def spawn_worker(*, port: int, env: dict[str, str] | None = None) -> subprocess.
     child_env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, child_env.get("PYTHONPATH")) if p)
     child_env.setdefault("WORKER_HOST", "127.0.0.1")
     return subprocess.Popen(
-        [sys.executable, "-m", "bot.worker"], env=child_env, preexec_fn=die_with_parent(), process_group=0
+        [sys.executable, "-m", "bot.worker"],
+        env=child_env,
+        preexec_fn=die_with_parent(),
+        process_group=0,
+        stdout=output,
+        stderr=output,
     )
 
 

@@ -5,7 +5,7 @@ Small offline models fail in a few recognisable ways: they repeat a phrase until
 the source unchanged, answer in the source language, or write in the wrong alphabet. Fluent ones fail quietly:
 "at 3pm" becomes "3 heures", a "don't" disappears, a name is swapped. Each check here is a plain function of
 strings, so it is tested without a model, and each was checked against the FLORES reference translations (a real
-translation must pass; see tests/test_translate.py) so it rejects garbage, not good output. The meaning checks
+translation must pass; see tests/unit/test_translate.py) so it rejects garbage, not good output. The meaning checks
 accept a correct translation in the target's own notation (3pm → 15 h, 15:00 or 午後3時; 1,000 → 1 000; 10 →
 dix; Italy → Italie) and are skipped where they cannot judge: capitalised names only in English sources and
 Latin-script targets, negations only in languages with word lists (en, fr, de, es, it, pt, nl, ru, ja, zh, ko).

@@ -11,7 +11,8 @@ import logging
 from bot import texts
 from bot.jobs.delivery import Delivery
 from bot.jobs.dispatch import Runner
-from bot.jobs.kinds import JobKind, TranslatePayload
+from bot.jobs.kinds import JobKind, SentimentDigestPayload, TranslatePayload
+from bot.jobs.model_wait import WhoWaits, waits_for_model
 from bot.jobs.runners.deps import RunnerDeps
 from bot.jobs.runners.mention import MentionRunner
 from bot.jobs.runners.sentiment import SentimentRunners
@@ -35,26 +36,31 @@ class Runners:
         self._mention = MentionRunner(deps, self.delivery)
         self._summarize = SummarizeRunner(deps, self.delivery)
         self._translate = TranslateRunner(deps, self.delivery)
-        self._sentiment = SentimentRunners(deps)
+        self._sentiment = SentimentRunners(deps, self.delivery)
+        self._model_wait = deps.model_wait
 
     def as_mapping(self) -> dict[str, Runner]:
-        """One runner for every JobKind (tests/test_dispatch.py checks that none is missing)."""
-        return {
-            JobKind.HELP: self._mention.help,
-            JobKind.MENTION: self._mention,
-            JobKind.SUMMARIZE: self._summarize,
-            JobKind.TRANSLATE: self._translate,
-            JobKind.SENTIMENT_COMMAND: self._sentiment.command,
-            JobKind.SENTIMENT_HOME: self._sentiment.home,
-            JobKind.SENTIMENT_DIGEST: self._sentiment.digest,
+        """One runner for every JobKind (tests/unit/test_dispatch.py checks that none is missing), each waiting
+        for the model the same way (bot/jobs/model_wait.py); beside it, who hears about the wait."""
+        mention, sentiment = self._mention, self._sentiment
+        kinds: dict[str, tuple[Runner, WhoWaits]] = {
+            JobKind.HELP: (mention.help, mention.waiting),
+            JobKind.MENTION: (mention, mention.waiting),
+            JobKind.SUMMARIZE: (self._summarize, self._summarize.waiting),
+            JobKind.TRANSLATE: (self._translate, self._translate.waiting),
+            JobKind.SENTIMENT_COMMAND: (sentiment.command, sentiment.command_waiting),
+            JobKind.SENTIMENT_HOME: (sentiment.home, sentiment.home_waiting),
+            JobKind.SENTIMENT_DIGEST: (sentiment.digest, sentiment.digest_waiting),
         }
+        return {kind: waits_for_model(run, who, longest=self._model_wait) for kind, (run, who) in kinds.items()}
 
     def tell_user_it_failed(self, job: ClaimedJob, reason: str) -> None:
         """Called by the dispatcher when a job gives up: the user hears it where they are already looking."""
-        if job.kind in _NOBODY_WAITING:
+        asked_now = job.kind == JobKind.SENTIMENT_DIGEST and SentimentDigestPayload.of(job).user is not None
+        if job.kind in _NOBODY_WAITING and not asked_now:  # `/sentiment now`: its caller is waiting
             return
         in_thread = job.kind == JobKind.TRANSLATE and TranslatePayload.of(job).deliver == "thread"
-        if job.kind in _ANSWERED_PRIVATELY and not in_thread:
+        if (job.kind in _ANSWERED_PRIVATELY or asked_now) and not in_thread:
             self.delivery.reply_to_caller(job, texts.SOMETHING_WENT_WRONG)
             return
         try:

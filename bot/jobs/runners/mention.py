@@ -19,7 +19,7 @@ import re
 from bot import texts
 from bot.jobs.delivery import Delivery
 from bot.jobs.kinds import MentionPayload
-from bot.jobs.model_wait import told_model_busy, wait_for_model
+from bot.jobs.model_wait import ModelAway, Waiting, told_model_busy
 from bot.jobs.runners.deps import RunnerDeps
 from bot.jobs.runners.lines import chat_line, is_about_the_team, shorten
 from bot.jobs.slack_errors import slack_call
@@ -48,6 +48,11 @@ class MentionRunner:
     def help(self, job: ClaimedJob) -> None:
         self.delivery.reply_in_thread(job, texts.HELP)
 
+    def waiting(self, job: ClaimedJob) -> Waiting:
+        """Where a note about the model goes before the reply exists: the reply itself, in the thread. Once the
+        reply is open its stream carries the notes (`ModelAway` in `__call__`)."""
+        return Waiting(tell=lambda text: self.delivery.reply_in_thread(job, text, note=True), idempotent=True)
+
     def __call__(self, job: ClaimedJob) -> None:
         model = self.deps.model
         if model is None:
@@ -64,9 +69,8 @@ class MentionRunner:
             request = readable_text(payload.text, lambda user: self.deps.directory.display_name(job.team_id, user))
             try:
                 self._answer(job, request, stream, model)
-            except (ModelUnavailable, ModelBusy) as exc:
-                wait = self.deps.model_wait
-                raise wait_for_model(job, exc, longest=wait, tell=stream.show_note, idempotent_tell=True) from exc
+            except (ModelUnavailable, ModelBusy) as exc:  # the notes go into the reply this attempt opened
+                raise ModelAway(exc, Waiting(tell=stream.show_note, idempotent=True)) from exc
             except PromptTooLong:
                 stream.finish(texts.REQUEST_TOO_LONG_FOR_MODEL, mrkdwn=True)
         self.delivery.remember(job, stream.posted, stream.text, thread_ts=thread_ts)

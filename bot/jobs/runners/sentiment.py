@@ -1,5 +1,8 @@
 """The sentiment jobs: `/sentiment daily|weekly|status` answered once the caller's time zone is known, digests
 posted with their chart, and the App Home tab. Their listeners are in bot/slack/sentiment_listeners.py.
+
+Only a digest asks the model (to score what is still pending); like every kind it waits for it
+(bot/jobs/model_wait.py): `digest_waiting` says who hears about the wait.
 """
 
 from __future__ import annotations
@@ -7,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from bot import sentiment_texts as texts
+from bot import texts
 from bot.background.scorer import drain_channel
-from bot.jobs.delivery import oldest_post_of
+from bot.jobs.delivery import Delivery, oldest_post_of
 from bot.jobs.kinds import SentimentCommandPayload, SentimentDigestPayload, SentimentHomePayload
+from bot.jobs.model_wait import NOBODY_WAITING, Waiting
 from bot.jobs.runners.deps import RunnerDeps
 from bot.jobs.slack_errors import slack_call
 from bot.slack import delivery as slack_io
@@ -28,8 +32,30 @@ TREND_DAYS = 30
 
 
 class SentimentRunners:
-    def __init__(self, deps: RunnerDeps) -> None:
+    def __init__(self, deps: RunnerDeps, delivery: Delivery) -> None:
         self.deps = deps
+        self.delivery = delivery
+
+    # -- who hears about a wait for the model ----------------------------------------------------------------
+    def command_waiting(self, job: ClaimedJob) -> Waiting:
+        """The caller, privately (the commands do not ask the model today; were one to, it would say so there)."""
+        return Waiting(tell=lambda text: self.delivery.reply_to_caller(job, text))
+
+    def digest_waiting(self, job: ClaimedJob) -> Waiting:
+        """Whoever asked with `/sentiment now`, privately; nobody for a scheduled digest, which waits silently
+        and, past MODEL_WAIT_SECONDS, posts nothing and keeps the reason in the job's last_error."""
+        if SentimentDigestPayload.of(job).user is None:
+            return NOBODY_WAITING
+        return Waiting(
+            tell=lambda text: self.delivery.reply_to_caller(job, text),
+            busy=texts.MODEL_BUSY_DIGEST,
+            gave_up=texts.MODEL_GAVE_UP_DIGEST,
+        )
+
+    @staticmethod
+    def home_waiting(job: ClaimedJob) -> Waiting:
+        """The tab has no place for a note, and the home view never asks the model."""
+        return NOBODY_WAITING
 
     # -- /sentiment daily | weekly | status ------------------------------------------------------------------
     def command(self, job: ClaimedJob) -> None:
@@ -47,7 +73,7 @@ class SentimentRunners:
                     schedule=str(spec),
                     timezone=timezone or "UTC",
                 )
-            text = texts.SCHEDULED.format(when=describe(spec, timezone))
+            text = texts.SENTIMENT_SCHEDULED.format(when=describe(spec, timezone))
         else:
             text = self._status(job, timezone)
         with slack_call():
@@ -64,7 +90,7 @@ class SentimentRunners:
         with self.deps.sessions() as session:
             current = digest_queries.channel_sentiment(session=session, team_id=job.team_id, channel_id=job.channel_id)
             if current.opted_out:
-                return texts.STATUS_OPTED_OUT
+                return texts.SENTIMENT_STATUS_OPTED_OUT
             scored = sentiment_queries.scored_messages(
                 session=session,
                 team_id=job.team_id,
@@ -74,8 +100,8 @@ class SentimentRunners:
             )
             pending = sentiment_queries.count_unscored(session=session, team_id=job.team_id, channel_id=job.channel_id)
         spec = parse_spec(current.schedule or "")
-        schedule = describe(spec, current.timezone or timezone) if spec is not None else texts.STATUS_NONE
-        return texts.STATUS.format(schedule=schedule, scored=len(scored), pending=pending)
+        schedule = describe(spec, current.timezone or timezone) if spec is not None else texts.SENTIMENT_STATUS_NONE
+        return texts.SENTIMENT_STATUS.format(schedule=schedule, scored=len(scored), pending=pending)
 
     # -- digests ---------------------------------------------------------------------------------------------
     def digest(self, job: ClaimedJob) -> None:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import re
-from functools import partial
 
 from bot import texts
 from bot.jobs.delivery import Delivery
 from bot.jobs.kinds import SummarizePayload
-from bot.jobs.model_wait import wait_for_model
+from bot.jobs.model_wait import Waiting
 from bot.jobs.runners.deps import RunnerDeps
 from bot.jobs.runners.lines import chat_line, is_about_the_team, shorten
-from bot.model.client import ModelBusy, ModelUnavailable
 from bot.slack.backfill import backfill_channel, backfill_thread
 from bot.slack.mrkdwn import escape
 from bot.texts import span_phrase
@@ -29,7 +27,13 @@ class SummarizeRunner:
         self.deps = deps
         self.delivery = delivery
 
+    def waiting(self, job: ClaimedJob) -> Waiting:
+        """The caller waits for the summary where it will come: privately (or in the channel, when `public`)."""
+        return Waiting(tell=lambda text: self.delivery.reply_to_caller(job, text))
+
     def __call__(self, job: ClaimedJob) -> None:
+        """The skill falls back to an extractive summary by itself when the model is away; what still escapes
+        (ModelUnavailable, ModelBusy) is waited for like every kind's (bot/jobs/model_wait.py)."""
         payload = SummarizePayload.of(job)
         read = self._messages(job)
         bot = self.deps.bot_user_id
@@ -41,12 +45,8 @@ class SummarizeRunner:
             return
         lines = [chat_line(row, directory=self.deps.directory, bot_user_id=bot) for row in rows]
         bot_names = (texts.BOT_SPEAKER, *([self.deps.directory.display_name(job.team_id, bot)] if bot else []))
-        try:
-            writes = self.deps.summary_model_writes
-            summary = summarize(lines, self.deps.model, abstract=writes, rephrase=writes, bot_names=bot_names)
-        except (ModelUnavailable, ModelBusy) as exc:  # the skill falls back by itself; this is a last resort
-            tell = partial(self.delivery.reply_to_caller, job)
-            raise wait_for_model(job, exc, longest=self.deps.model_wait, tell=tell) from exc
+        writes = self.deps.summary_model_writes
+        summary = summarize(lines, self.deps.model, abstract=writes, rephrase=writes, bot_names=bot_names)
         self.delivery.reply_to_caller(job, render_summary(summary, span=label, count=len(read)))
 
     def _messages(self, job: ClaimedJob) -> list[StoredMessage]:

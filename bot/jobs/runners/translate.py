@@ -3,16 +3,14 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from bot import texts
 from bot.jobs.delivery import Delivery
 from bot.jobs.kinds import TranslatePayload
-from bot.jobs.model_wait import wait_for_model
+from bot.jobs.model_wait import Waiting
 from bot.jobs.runners.deps import RunnerDeps
 from bot.jobs.slack_errors import slack_call
-from bot.model.client import ModelBusy, ModelUnavailable
 from handlers.text.markup import USER
 from handlers.translate.languages import LANGUAGES
 from handlers.translate.translation import translate
@@ -43,11 +41,7 @@ class TranslateRunner:
         if self.deps.model is None:
             self._tell(job, texts.MODEL_NOT_READY)
             return
-        try:
-            result = translate(text, target=language, model=self.deps.model)
-        except (ModelUnavailable, ModelBusy) as exc:
-            tell = partial(self._note, job)
-            raise wait_for_model(job, exc, longest=self.deps.model_wait, tell=tell) from exc
+        result = translate(text, target=language, model=self.deps.model)  # the model away: waited for (`waiting`)
         if not result.ok:
             self._tell(job, result.text)
             return
@@ -121,6 +115,10 @@ class TranslateRunner:
         self.delivery.reply_to_caller(job, texts.PICK_LANGUAGE, blocks=blocks)
 
     # -- delivery --------------------------------------------------------------------------------------------
+    def waiting(self, job: ClaimedJob) -> Waiting:
+        """Notes about the model go where the translation will (`_note`)."""
+        return Waiting(tell=lambda text: self._note(job, text))
+
     def _note(self, job: ClaimedJob, text: str) -> None:
         """A note about the wait, where the translation will go: in the thread it becomes the translation (the
         same message is edited), to the caller it comes before it."""

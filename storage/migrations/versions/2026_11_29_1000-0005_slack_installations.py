@@ -6,7 +6,7 @@ Create Date: 2026-11-29 10:00:00
 
 Written by hand. These are the tables of slack_sdk's SQLAlchemyInstallationStore and SQLAlchemyOAuthStateStore
 (slack_sdk 3.48), spelled out here instead of built by calling slack_sdk, so this revision stays what it was
-when a later slack_sdk changes its tables; tests/test_oauth.py compares them with the installed slack_sdk's.
+when a later slack_sdk changes its tables; tests/scenarios/test_oauth.py compares them with the installed slack_sdk's.
 The stores write naive UTC datetimes, hence DateTime without a time zone, unlike our own tables.
 """
 

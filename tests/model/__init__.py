@@ -1,0 +1,1 @@
+"""Real-model tests: the bundled models in a real worker process (marked `model`)."""

@@ -1,0 +1,1 @@
+"""Scenarios: the real app driven through the Slack emulator, as a workspace would use it."""

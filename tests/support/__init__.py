@@ -1,0 +1,1 @@
+"""What the tests share: the emulated workspace's names, serving the app, real model workers, child processes."""

@@ -1,0 +1,1 @@
+"""Unit tests: one part at a time, no Slack emulator and no model worker."""
