@@ -93,16 +93,9 @@ def _serve(settings: Settings, *, with_worker: bool) -> None:
             model = stack.enter_context(OpenAICompatibleClient(settings.model_url or DEFAULT_MODEL_URL))
         parlance = build_parlance(settings, model=model)
         if with_worker:  # one machine: the digest clock runs in this process too (elsewhere: python -m bot clock)
-            from bot.background.clock import DigestClock
+            from bot.background.clock import start_beside
 
-            clock = DigestClock(
-                engine=parlance.engine,
-                sessions=parlance.sessions,
-                wake=parlance.dispatcher.notify,
-                retention_days=settings.retention_days,
-            )
-            clock.start()
-            stack.callback(clock.stop)
+            start_beside(parlance, stack)
         if settings.socket_mode:
             serve_socket_mode(parlance, budget)
         else:

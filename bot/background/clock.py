@@ -27,6 +27,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -35,6 +36,9 @@ from bot.jobs.enqueue import enqueue_digest_job
 from handlers.sentiment.schedule import Period, Spec, latest_period, parse_spec
 from storage import channel_settings as digest_queries
 from storage import forgetting
+
+if TYPE_CHECKING:
+    from bot.app import Parlance
 
 logger = logging.getLogger(__name__)
 
@@ -262,6 +266,20 @@ class DigestClock:
     def set_next_run(self, team_id: str, channel_id: str, when: dt.datetime) -> None:
         """Moves a job's next run (tools and tests: "the clock was down since `when`")."""
         self.scheduler.modify_job(job_id(team_id, channel_id), jobstore=JOBSTORE, next_run_time=when)
+
+
+def start_beside(parlance: Parlance, stack: contextlib.ExitStack) -> DigestClock:
+    """On one machine (`python -m bot`, local mode) the clock runs inside the web process, stopped with it;
+    scaled out it is its own process (`python -m bot clock`)."""
+    clock = DigestClock(
+        engine=parlance.engine,
+        sessions=parlance.sessions,
+        wake=parlance.dispatcher.notify,
+        retention_days=parlance.settings.retention_days,
+    )
+    clock.start()
+    stack.callback(clock.stop)
+    return clock
 
 
 def _store_only_scheduler() -> type:

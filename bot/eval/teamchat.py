@@ -28,10 +28,8 @@ from typing import Any
 
 from bot import texts
 from bot.eval.items import Items, add_arguments
-from bot.jobs.runners.summarize import render_summary
 from bot.model.client import ModelClient
 from handlers.qa import answers as qa
-from handlers.summarize.summary import summarize
 from handlers.text.lines import ChatLine, readable_text
 
 KINDS = ("who", "when", "what", "number", "decision", "unanswerable")
@@ -239,6 +237,10 @@ def ask(
 def summarize_one(
     row: dict[str, Any], lines: list[ChatLine], model: ModelClient | None, writes: bool, items: Items
 ) -> Summarized:
+    # Imported here, not at the top: `python -m bot eval teamchat --help` stays fast (the runners load the app).
+    from bot.jobs.runners.summarize import render_summary
+    from handlers.summarize.summary import summarize
+
     started = time.perf_counter()
     result = Summarized(row["id"], row["summary_facts"])
     # Retried also when the pipeline swallowed a model error and fell back to extractive.

@@ -144,17 +144,10 @@ def _quit_at_once_on_ctrl_c() -> None:
 
 def _start_clock(parlance: Parlance, stack: contextlib.ExitStack, settings: Settings) -> None:
     """Scheduled digests (`/sentiment daily`) fire in local mode too, as under `python -m bot`."""
-    from bot.background.clock import DigestClock
+    from bot.background.clock import start_beside
 
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
-    clock = DigestClock(
-        engine=parlance.engine,
-        sessions=parlance.sessions,
-        wake=parlance.dispatcher.notify,
-        retention_days=settings.retention_days,
-    )
-    clock.start()
-    stack.callback(clock.stop)
+    start_beside(parlance, stack)
 
 
 @contextlib.contextmanager
