@@ -15,7 +15,6 @@ event to the finished answer in its thread. The goal: others' answers within 2x 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -24,7 +23,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for tests.support.processes
@@ -35,66 +33,11 @@ from bot.emulator import SlackEmulator, SlackSender
 from bot.slack.streaming import PLACEHOLDER, TYPING
 from storage.db import make_engine, make_session_factory
 from storage.jobs import pending_job_count
+from tests.support.model_server import ModelServer
 from tests.support.processes import web_processes
 
 TOKEN, SECRET, TEAM, BOT, CHANNEL = "xoxb-bench", "bench-secret-0123456789", "T0B", "U0BOT", "C0TEAM"
 FLOODER = "U0FLOOD"
-ANSWER = "Here is a short answer from the stand-in model."
-
-
-class SerialModel(ThreadingHTTPServer):
-    """An OpenAI-compatible stand-in that generates one answer at a time, each taking `seconds`."""
-
-    daemon_threads = True
-
-    def __init__(self, seconds: float) -> None:
-        super().__init__(("127.0.0.1", 0), _SerialHandler)
-        self.seconds = seconds
-        self.generating = threading.Lock()
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/v1"
-
-
-class _SerialHandler(BaseHTTPRequestHandler):
-    server: SerialModel
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self._send({"object": "list", "data": [{"id": "chat", "object": "model", "max_model_len": 4096}]})
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-        if self.path.endswith("/tokenize"):
-            self._send({"count": sum(len(m["content"]) // 4 + 4 for m in body.get("messages", []))})
-            return
-        if self.path.endswith("/embeddings"):
-            self._send({"data": [{"index": i, "embedding": [0.05] * 384} for i in range(len(body["input"]))]})
-            return
-        with self.server.generating:
-            time.sleep(self.server.seconds)
-        if not body.get("stream"):
-            self._send({"choices": [{"index": 0, "message": {"role": "assistant", "content": ANSWER}}]})
-            return
-        chunk = {"choices": [{"index": 0, "delta": {"content": ANSWER}, "finish_reason": None}]}
-        payload = f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def _send(self, body: dict[str, object]) -> None:
-        payload = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
 
 
 @dataclass
@@ -173,7 +116,9 @@ def main() -> None:
     for user in [FLOODER, *others]:
         emulator.add_user(user, name=user.lower())
     emulator.add_channel(CHANNEL, name="team")
-    model = None if args.model_url else SerialModel(args.model_seconds)
+    model = None if args.model_url else ModelServer(seconds_per_answer=args.model_seconds, max_model_len=4096)
+    if model is not None:
+        model.__enter__()  # serves in a thread until the end of the run
     model_url = args.model_url or (model.url if model else "")
     workdir = tempfile.mkdtemp(prefix="parlance-fairness-")
     base = int(time.time()) - 600
@@ -222,7 +167,7 @@ def main() -> None:
     finally:
         emulator.stop()
         if model is not None:
-            model.shutdown()
+            model.__exit__()
 
 
 def report(

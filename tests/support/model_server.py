@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ANSWER = "We ship on Friday."
@@ -15,9 +16,13 @@ ANSWER = "We ship on Friday."
 class ModelServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, port: int = 0) -> None:
-        """`port`: where a client already looks for it (a free one otherwise)."""
+    def __init__(self, port: int = 0, *, seconds_per_answer: float = 0.0, max_model_len: int = 2048) -> None:
+        """`port`: where a client already looks for it (a free one otherwise). `seconds_per_answer`: each chat
+        answer takes that long and they are generated one at a time, as on one CPU worker (bench/fairness.py)."""
         super().__init__(("127.0.0.1", port), _ModelHandler)
+        self.seconds_per_answer = seconds_per_answer
+        self.max_model_len = max_model_len
+        self.generating = threading.Lock()
         self.stalling = threading.Event()
         self.stall_on: str | None = None
         self.released = threading.Event()
@@ -47,7 +52,9 @@ class _ModelHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self._stalled():
             return
-        self._json({"object": "list", "data": [{"id": "chat", "object": "model", "max_model_len": 2048}]})
+        self._json(
+            {"object": "list", "data": [{"id": "chat", "object": "model", "max_model_len": self.server.max_model_len}]}
+        )
 
     def do_POST(self) -> None:
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -56,9 +63,14 @@ class _ModelHandler(BaseHTTPRequestHandler):
             return
         if self.path.endswith("/tokenize"):
             self._json({"count": sum(len(m["content"]) // 4 + 4 for m in body.get("messages", []))})
-        elif self.path.endswith("/embeddings"):
+            return
+        if self.path.endswith("/embeddings"):
             self._json({"data": [{"index": i, "embedding": [0.05] * 384} for i in range(len(body["input"]))]})
-        elif body.get("stream"):
+            return
+        if self.server.seconds_per_answer:
+            with self.server.generating:
+                time.sleep(self.server.seconds_per_answer)
+        if body.get("stream"):
             chunk = {"choices": [{"index": 0, "delta": {"content": ANSWER}, "finish_reason": None}]}
             payload = f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode()
             self.send_response(200)
