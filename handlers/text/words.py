@@ -9,6 +9,7 @@ found on one side is missed on the other. Stemming is the Snowball English stemm
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from functools import lru_cache
 
@@ -33,7 +34,9 @@ STOPWORDS = frozenset(
     wouldn't yeah yes you you'd you'll you're you've your yours yourself yourselves btw fwiw tbh imo""".split()
 )
 
-_STEMMER = snowballstemmer.stemmer("english")
+# A Snowball stemmer keeps its working word on the object, so two threads sharing one corrupt each other's words
+# (evals and the worker's pool stem in parallel): each thread gets its own.
+_STEMMERS = threading.local()
 
 
 def tokens(text: str) -> list[str]:
@@ -49,7 +52,10 @@ def words(text: str) -> list[str]:
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """The Snowball stem of one lower-cased word; cached, since chat repeats its words a lot."""
-    return _STEMMER.stemWord(word)
+    stemmer = getattr(_STEMMERS, "english", None)
+    if stemmer is None:
+        stemmer = _STEMMERS.english = snowballstemmer.stemmer("english")
+    return stemmer.stemWord(word)
 
 
 def content_words(text: str) -> list[str]:
