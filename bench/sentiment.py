@@ -25,7 +25,7 @@ DEFAULT_TEXTS = ROOT.parent / "shared" / "eval" / "sentiment" / "tweets_GroundTr
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=1000)
-    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--batch", type=int, default=128, help="messages per scoring round (the scorer's default)")
     parser.add_argument("--method", choices=["embeddings", "labels", "combined"], default="embeddings")
     parser.add_argument("--texts", type=Path, default=DEFAULT_TEXTS, help="tab-separated id, rating, text")
     args = parser.parse_args()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +13,7 @@ from typing import Any, cast
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.dml import UpdateBase
 
@@ -29,7 +32,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         connect_args = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         engine = create_engine(url, connect_args=connect_args, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        writer = _OneWriterAtATime()
+        event.listen(engine, "begin", writer.begin)
+        event.listen(engine, "commit", writer.end)
+        event.listen(engine, "rollback", writer.end)
+        event.listen(engine.pool, "checkin", writer.checked_in)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
@@ -63,12 +70,57 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin(connection: Any) -> None:
-    # IMMEDIATE takes the write lock at BEGIN, waiting out the busy timeout if another process holds it. A
-    # DEFERRED transaction that reads and then writes fails at once ("database is locked") when another writer
-    # committed in between, which several web processes on one file make common. WAL keeps plain reads outside
-    # transactions unblocked; our transactions are short.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+class _OneWriterAtATime:
+    """Transactions on one SQLite file: the writers of this process take turns on a lock before BEGIN IMMEDIATE.
+
+    IMMEDIATE takes SQLite's write lock at BEGIN, waiting out the busy timeout if another process holds it. A
+    DEFERRED transaction that reads and then writes fails at once ("database is locked") when another writer
+    committed in between, which several web processes on one file make common. But SQLite's busy handler is not
+    a queue: a waiter sleeps longer and longer between tries (up to 100 ms) while newer ones get the lock, so with
+    twenty threads writing, an unlucky ack waited 2.6 s for transactions that each held the lock for
+    milliseconds (bench/ack_latency.py). Inside the process a plain lock hands the turn on at once; between
+    processes the busy timeout still applies.
+
+    Sessions that only read (`read_session`) begin DEFERRED and take no turn: WAL lets them run beside the writer.
+    """
+
+    def __init__(self) -> None:
+        self._turn = threading.Lock()
+
+    def begin(self, connection: Any) -> None:
+        if connection.get_execution_options().get(_READ_ONLY, False):
+            connection.exec_driver_sql("BEGIN")
+            return
+        if not self._turn.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
+        connection.info[_HOLDS_TURN] = True
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            self._release(connection.info)
+            raise
+
+    def end(self, connection: Any) -> None:
+        self._release(connection.info)
+
+    def checked_in(self, _dbapi_connection: Any, record: Any) -> None:
+        """A connection back in the pool has ended its transaction, however it ended."""
+        self._release(record.info)
+
+    def _release(self, info: dict[str, Any]) -> None:
+        if info.pop(_HOLDS_TURN, False):
+            self._turn.release()
+
+
+_HOLDS_TURN = "parlance_holds_write_turn"
+_READ_ONLY = "parlance_read_only"
+
+
+def read_session(sessions: sessionmaker[Session]) -> Session:
+    """A session from `sessions` for reads only: on SQLite it never takes (or waits for) the write lock, so it
+    must not write. PostgreSQL reads never block writers; there it is an ordinary session."""
+    engine = sessions.kw["bind"]
+    return sessions(bind=engine.execution_options(**{_READ_ONLY: True}))
 
 
 def insert_if_absent(session: Session, model: type[DeclarativeBase], values: dict[str, Any], *, keys: list[str]) -> Any:
@@ -78,11 +130,21 @@ def insert_if_absent(session: Session, model: type[DeclarativeBase], values: dic
     is a no-op inside the caller's transaction instead of an error that would abort it. Returns the new row's
     primary key, or None when the row was already there.
     """
+    new = insert_all_absent(session, model, [values], keys=keys)
+    return new[0] if new else None
+
+
+def insert_all_absent(
+    session: Session, model: type[DeclarativeBase], rows: list[dict[str, Any]], *, keys: list[str]
+) -> list[Any]:
+    """`insert_if_absent` for many rows in one statement: the primary keys of the rows that were new."""
+    if not rows:
+        return []
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     primary_key = inspect(model).primary_key[0]
-    statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=keys).returning(primary_key)
-    return session.execute(statement).scalar()
+    statement = insert(model).values(rows).on_conflict_do_nothing(index_elements=keys).returning(primary_key)
+    return list(session.execute(statement).scalars())
 
 
 def rows_changed(session: Session, statement: UpdateBase) -> int:

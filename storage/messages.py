@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
-from storage.db import insert_if_absent, rows_changed
-from storage.opt_outs import is_opted_out
+from storage.db import insert_all_absent, rows_changed
+from storage.opt_outs import opted_out_among
 from storage.tables import Message
 
 
@@ -26,9 +27,24 @@ class StoredMessage:
     is_bot: bool
     edited: bool
 
-    @classmethod
-    def from_row(cls, row: Message) -> StoredMessage:
-        return cls(row.team_id, row.channel_id, row.ts, row.thread_ts, row.user_id, row.text, row.is_bot, row.edited)
+
+# The columns of a StoredMessage, in its field order. History reads select these instead of whole ORM rows: building
+# 200 tracked Message objects cost 7 ms of the 9 ms a channel's last 200 messages took (bench/history.py).
+_STORED = (
+    Message.team_id,
+    Message.channel_id,
+    Message.ts,
+    Message.thread_ts,
+    Message.user_id,
+    Message.text,
+    Message.is_bot,
+    Message.edited,
+)
+
+
+def _live(team_id: str, channel_id: str) -> tuple[ColumnElement[bool], ...]:
+    """Where one channel's messages that were not deleted are."""
+    return Message.team_id == team_id, Message.channel_id == channel_id, Message.deleted.is_(False)
 
 
 def slack_ts(moment: dt.datetime) -> str:
@@ -47,6 +63,62 @@ def _find(session: Session, team_id: str, channel_id: str, ts: str) -> Message |
     )
 
 
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message to store, as an event or a page of conversations.history describes it."""
+
+    ts: str
+    user_id: str | None
+    text: str
+    thread_ts: str | None = None
+    is_bot: bool = False
+
+
+# Rows per INSERT: 8 values each stays far below SQLite's and PostgreSQL's bound-parameter limits.
+_ROWS_PER_INSERT = 500
+
+
+def save_messages(*, session: Session, team_id: str, channel_id: str, new: Sequence[NewMessage]) -> int:
+    """Stores messages once each; those stored already (Slack retry, mention + message event, a second backfill)
+    are skipped. Returns how many rows were new.
+
+    Nothing is written for someone who asked `/parlance forget me`: every way a message arrives (events, edits of
+    unseen messages, backfill from Slack) comes through here. A page of history is one opt-out query and one
+    INSERT: row by row, a backfill held the web process's GIL and SQLite's write lock long enough to delay acks
+    past 2 s (bench/ack_latency.py).
+    """
+    people = {m.user_id for m in new if not m.is_bot and m.user_id is not None}
+    opted_out = opted_out_among(session=session, team_id=team_id, user_ids=people) if people else set()
+    rows = [
+        {
+            "team_id": team_id,
+            "channel_id": channel_id,
+            "ts": m.ts,
+            "thread_ts": m.thread_ts if m.thread_ts != m.ts else None,
+            "user_id": m.user_id,
+            "text": storable_text(m.text),
+            "is_bot": m.is_bot,
+        }
+        for m in new
+        if m.is_bot or m.user_id not in opted_out
+    ]
+    return sum(
+        len(insert_all_absent(session, Message, rows[i : i + _ROWS_PER_INSERT], keys=["team_id", "channel_id", "ts"]))
+        for i in range(0, len(rows), _ROWS_PER_INSERT)
+    )
+
+
+def stored_ts(*, session: Session, team_id: str, channel_id: str, ts: Sequence[str]) -> set[str]:
+    """Which of these message ids the channel's history holds already (deleted ones included: they were seen)."""
+    found: set[str] = set()
+    for i in range(0, len(ts), _ROWS_PER_INSERT):
+        query = select(Message.ts).where(
+            Message.team_id == team_id, Message.channel_id == channel_id, Message.ts.in_(ts[i : i + _ROWS_PER_INSERT])
+        )
+        found.update(session.scalars(query))
+    return found
+
+
 def save_message(
     *,
     session: Session,
@@ -58,23 +130,9 @@ def save_message(
     thread_ts: str | None = None,
     is_bot: bool = False,
 ) -> bool:
-    """Stores a message once; a second delivery of the same ts (Slack retry, mention + message event) is a no-op.
-
-    Returns whether a new row was written. Nothing is written for someone who asked `/parlance forget me`: every
-    way a message arrives (events, edits of unseen messages, backfill from Slack) comes through here.
-    """
-    if not is_bot and user_id is not None and is_opted_out(session=session, team_id=team_id, user_id=user_id):
-        return False
-    values = {
-        "team_id": team_id,
-        "channel_id": channel_id,
-        "ts": ts,
-        "thread_ts": thread_ts if thread_ts != ts else None,
-        "user_id": user_id,
-        "text": storable_text(text),
-        "is_bot": is_bot,
-    }
-    return insert_if_absent(session, Message, values, keys=["team_id", "channel_id", "ts"]) is not None
+    """Stores one message (see `save_messages`); returns whether a new row was written."""
+    one = NewMessage(ts=ts, user_id=user_id, text=text, thread_ts=thread_ts, is_bot=is_bot)
+    return save_messages(session=session, team_id=team_id, channel_id=channel_id, new=[one]) == 1
 
 
 def edit_message(*, session: Session, team_id: str, channel_id: str, ts: str, text: str) -> bool:
@@ -100,44 +158,35 @@ def delete_message(*, session: Session, team_id: str, channel_id: str, ts: str) 
 
 
 def get_message(*, session: Session, team_id: str, channel_id: str, ts: str) -> StoredMessage | None:
-    row = _find(session, team_id, channel_id, ts)
-    return StoredMessage.from_row(row) if row is not None and not row.deleted else None
+    row = session.execute(select(*_STORED).where(*_live(team_id, channel_id)).where(Message.ts == ts)).first()
+    return StoredMessage(*row) if row is not None else None
 
 
 def recent_messages(
     *, session: Session, team_id: str, channel_id: str, limit: int, since_ts: str | None = None
 ) -> list[StoredMessage]:
     """The last `limit` live messages of a channel (top level and thread replies), oldest first."""
-    query = (
-        select(Message)
-        .where(Message.team_id == team_id, Message.channel_id == channel_id, Message.deleted.is_(False))
-        .order_by(Message.ts.desc())
-        .limit(limit)
-    )
+    query = select(*_STORED).where(*_live(team_id, channel_id)).order_by(Message.ts.desc()).limit(limit)
     if since_ts is not None:
         query = query.where(Message.ts >= since_ts)
-    rows = session.scalars(query).all()
-    return [StoredMessage.from_row(row) for row in reversed(rows)]
+    rows = session.execute(query).all()
+    return [StoredMessage(*row) for row in reversed(rows)]
 
 
 def thread_messages(
     *, session: Session, team_id: str, channel_id: str, thread_ts: str, limit: int = 1000
 ) -> list[StoredMessage]:
     """A thread's parent and replies, oldest first."""
-    parent = _find(session, team_id, channel_id, thread_ts)
-    replies = session.scalars(
-        select(Message)
-        .where(
-            Message.team_id == team_id,
-            Message.channel_id == channel_id,
-            Message.thread_ts == thread_ts,
-            Message.deleted.is_(False),
-        )
+    parent = session.execute(select(*_STORED).where(*_live(team_id, channel_id)).where(Message.ts == thread_ts)).first()
+    replies = session.execute(
+        select(*_STORED)
+        .where(*_live(team_id, channel_id))
+        .where(Message.thread_ts == thread_ts)
         .order_by(Message.ts)
         .limit(limit)
     ).all()
-    rows = ([parent] if parent is not None and not parent.deleted else []) + list(replies)
-    return [StoredMessage.from_row(row) for row in rows]
+    rows = ([parent] if parent is not None else []) + list(replies)
+    return [StoredMessage(*row) for row in rows]
 
 
 def has_posted_in_thread(*, session: Session, team_id: str, channel_id: str, thread_ts: str, user_id: str) -> bool:

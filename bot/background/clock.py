@@ -36,6 +36,7 @@ from bot.jobs.enqueue import enqueue_digest_job
 from handlers.sentiment.schedule import Period, Spec, latest_period, parse_spec
 from storage import channel_settings as digest_queries
 from storage import forgetting
+from storage.db import read_session
 
 if TYPE_CHECKING:
     from bot.app import Parlance
@@ -200,7 +201,7 @@ class DigestClock:
     def _sync(self) -> None:
         from apscheduler.jobstores.base import ConflictingIdError, JobLookupError
 
-        with self._sync_lock, self._sessions() as session:
+        with self._sync_lock, read_session(self._sessions) as session:
             wanted = {
                 job_id(s.team_id, s.channel_id): (s, parse_spec(s.schedule or ""))
                 for s in digest_queries.all_schedules(session=session)

@@ -14,7 +14,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.slack.history import store_slack_message
+from bot.slack.history import as_new_message
+from storage import messages as message_queries
+from storage.db import read_session
 
 logger = logging.getLogger(__name__)
 
@@ -79,8 +81,15 @@ def backfill_thread(
 
 
 def _store(sessions: sessionmaker[Session], team_id: str, channel_id: str, page: list[dict[str, Any]]) -> int:
-    with sessions.begin() as session:
-        return sum(
-            store_slack_message(session=session, team_id=team_id, channel_id=channel_id, message=message)
-            for message in page
+    """Stores the page's messages we do not have, in one statement. Most of a page usually arrived as events
+    already: finding that out reads without the write lock, which the acks of the web process need."""
+    new = [message for message in map(as_new_message, page) if message is not None]
+    with read_session(sessions) as session:
+        known = message_queries.stored_ts(
+            session=session, team_id=team_id, channel_id=channel_id, ts=[m.ts for m in new]
         )
+    new = [message for message in new if message.ts not in known]
+    if not new:
+        return 0
+    with sessions.begin() as session:
+        return message_queries.save_messages(session=session, team_id=team_id, channel_id=channel_id, new=new)

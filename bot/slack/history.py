@@ -16,18 +16,24 @@ def is_from_bot(message: dict[str, Any]) -> bool:
     return bool(message.get("bot_id")) or message.get("subtype") == "bot_message"
 
 
-def store_slack_message(*, session: Session, team_id: str, channel_id: str, message: dict[str, Any]) -> bool:
-    """Stores one message as Slack describes it (an event or a conversations.history item); False when it is
-    not history or was stored already."""
+def as_new_message(message: dict[str, Any]) -> message_queries.NewMessage | None:
+    """A Slack message (an event or a conversations.history item) as history to store; None when it is not
+    history (a join, a topic change, no ts)."""
     if message.get("subtype") not in STORED_SUBTYPES or not message.get("ts"):
-        return False
-    return message_queries.save_message(
-        session=session,
-        team_id=team_id,
-        channel_id=channel_id,
+        return None
+    return message_queries.NewMessage(
         ts=message["ts"],
         user_id=message.get("user") or message.get("bot_id"),
         text=message.get("text", ""),
         thread_ts=message.get("thread_ts"),
         is_bot=is_from_bot(message),
+    )
+
+
+def store_slack_message(*, session: Session, team_id: str, channel_id: str, message: dict[str, Any]) -> bool:
+    """Stores one message as Slack describes it; False when it is not history or was stored already."""
+    new = as_new_message(message)
+    return (
+        new is not None
+        and message_queries.save_messages(session=session, team_id=team_id, channel_id=channel_id, new=[new]) == 1
     )

@@ -213,6 +213,10 @@ def test_embeddings(worker_url: str) -> None:
         return sum(x * y for x, y in zip(a, b, strict=True))
 
     assert cosine(vectors[0], vectors[1]) > cosine(vectors[0], vectors[2])
+    # The worker runs a request's texts shortest first; each vector still belongs to its own text.
+    for text, vector in zip(texts, vectors, strict=True):
+        alone = httpx.post(f"{worker_url}/embeddings", json={"model": "embed", "input": text}, timeout=30)
+        assert cosine(alone.json()["data"][0]["embedding"], vector) > 0.999
 
 
 def test_the_embedder_counts_tokens_while_a_batch_is_tokenized() -> None:

@@ -183,3 +183,77 @@ def test_full_text_search_finds_words_in_one_channel_and_follows_edits(sessions:
         assert search_messages(session=session, team_id="T1", channel_id="C1", terms=["release"]) == []
         assert search_messages(session=session, team_id="T1", channel_id="C1", terms=["lunch"]) == []
         assert search_messages(session=session, team_id="T1", channel_id="C1", terms=['" OR * NEAR(']) == []
+
+
+def test_a_page_of_history_is_stored_once_without_the_people_who_opted_out(sessions: sessionmaker[Session]) -> None:
+    from storage.opt_outs import opt_user_out
+
+    page = [messages.NewMessage(ts=f"17000001{n:02d}.000100", user_id=f"U{n % 3}", text=f"note {n}") for n in range(9)]
+    page.append(messages.NewMessage(ts="1700000199.000100", user_id="B1", text="a bot's post", is_bot=True))
+    with sessions.begin() as session:
+        opt_user_out(session=session, team_id="T1", user_id="U2")
+        assert messages.save_messages(session=session, team_id="T1", channel_id="C1", new=page[:4]) == 3
+    with sessions.begin() as session:  # the same page again (a second backfill) adds only what is new
+        assert messages.save_messages(session=session, team_id="T1", channel_id="C1", new=page) == 4
+    with sessions() as session:
+        stored = messages.recent_messages(session=session, team_id="T1", channel_id="C1", limit=50)
+        known = messages.stored_ts(session=session, team_id="T1", channel_id="C1", ts=[m.ts for m in page])
+    assert [m.text for m in stored] == ["note 0", "note 1", "note 3", "note 4", "note 6", "note 7", "a bot's post"]
+    assert known == {m.ts for m in stored}
+    with sessions() as session:  # scoped: another channel holds none of them
+        assert not messages.stored_ts(session=session, team_id="T1", channel_id="C2", ts=[m.ts for m in page])
+
+
+def test_reads_go_on_while_a_writer_holds_the_database(sessions: sessionmaker[Session]) -> None:
+    """On SQLite a read session takes no write lock: history stays readable behind a long write transaction."""
+    from storage.db import read_session
+
+    with sessions.begin() as session:
+        _save(session, "1700000001.000100", "before")
+    writer = sessions()
+    writer.begin()
+    _save(writer, "1700000002.000100", "not committed yet")
+    try:
+        with read_session(sessions) as session:
+            recent = messages.recent_messages(session=session, team_id="T1", channel_id="C1", limit=10)
+        assert [m.text for m in recent] == ["before"]
+    finally:
+        writer.commit()
+        writer.close()
+
+
+def test_writers_take_turns_and_a_failed_transaction_gives_its_turn_back(sessions: sessionmaker[Session]) -> None:
+    """Twenty threads writing at once all get through, and a transaction that failed or was abandoned does
+    not keep the next writer waiting."""
+
+    class Boom(Exception):
+        pass
+
+    try:
+        with sessions.begin() as session:
+            _save(session, "1700000000.000100", "rolled back")
+            raise Boom
+    except Boom:
+        pass
+    abandoned = sessions()
+    _save(abandoned, "1700000000.000200", "never committed")
+    abandoned.close()
+    errors: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            for k in range(5):
+                with sessions.begin() as session:
+                    _save(session, f"17000{n:03d}{k:02d}.000100", f"from thread {n}")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    with sessions() as session:
+        stored = messages.recent_messages(session=session, team_id="T1", channel_id="C1", limit=500)
+    assert len(stored) == 100

@@ -31,6 +31,7 @@ from handlers.qa import answers as qa
 from handlers.text.guards import is_degenerate, trim_loop
 from handlers.text.lines import ChatLine, readable_text
 from storage import messages as message_queries
+from storage.db import read_session
 from storage.jobs import ClaimedJob
 from storage.message_search import search_messages
 from storage.messages import StoredMessage
@@ -102,7 +103,7 @@ class MentionRunner:
 
         Sources are what the team said: never the bot's own replies, nor requests people made of the bot (a
         question to the bot is not an answer to the next one)."""
-        with self.deps.sessions() as session:
+        with read_session(self.deps.sessions) as session:
             found = search_messages(
                 session=session,
                 team_id=job.team_id,
@@ -127,7 +128,7 @@ class MentionRunner:
         """The thread for a reply inside one; the channel's recent messages for a new thread."""
         payload = MentionPayload.of(job)
         thread_ts = payload.thread_ts
-        with self.deps.sessions() as session:
+        with read_session(self.deps.sessions) as session:
             if thread_ts and thread_ts != payload.ts:
                 rows = message_queries.thread_messages(
                     session=session, team_id=job.team_id, channel_id=job.channel_id, thread_ts=thread_ts

@@ -23,6 +23,7 @@ from handlers.sentiment.digest import MIN_MESSAGES, ScoredLine, build_digest, da
 from handlers.sentiment.schedule import Period, SentimentCommand, describe, parse_spec, to_spec, zone
 from storage import channel_settings as digest_queries
 from storage import sentiment_scores as sentiment_queries
+from storage.db import read_session
 from storage.jobs import ClaimedJob
 from storage.tables import utcnow
 
@@ -87,7 +88,7 @@ class SentimentRunners:
 
     def _status(self, job: ClaimedJob, timezone: str | None) -> str:
         now = utcnow()
-        with self.deps.sessions() as session:
+        with read_session(self.deps.sessions) as session:
             current = digest_queries.channel_sentiment(session=session, team_id=job.team_id, channel_id=job.channel_id)
             if current.opted_out:
                 return texts.SENTIMENT_STATUS_OPTED_OUT
@@ -107,7 +108,7 @@ class SentimentRunners:
     def digest(self, job: ClaimedJob) -> None:
         """Scores what is still pending in the channel, builds the digest, posts it with its chart (v2 upload)."""
         team_id, channel_id, digest_id = job.team_id, job.channel_id, SentimentDigestPayload.of(job).digest_id
-        with self.deps.sessions() as session:
+        with read_session(self.deps.sessions) as session:
             record = digest_queries.get_digest(
                 session=session, team_id=team_id, channel_id=channel_id, digest_id=digest_id
             )
@@ -171,7 +172,7 @@ class SentimentRunners:
         return any(slack_io.is_reply_of(m, job.id) or slack_out.shows_chart(m, digest_id) for m in recent)
 
     def _lines(self, team_id: str, channel_id: str, period: Period) -> list[ScoredLine]:
-        with self.deps.sessions() as session:
+        with read_session(self.deps.sessions) as session:
             rows = sentiment_queries.scored_messages(
                 session=session, team_id=team_id, channel_id=channel_id, since=period.start, until=period.end
             )
@@ -181,7 +182,7 @@ class SentimentRunners:
     def home(self, job: ClaimedJob) -> None:
         now = utcnow()
         since = now - dt.timedelta(days=TREND_DAYS)
-        with self.deps.sessions() as session:
+        with read_session(self.deps.sessions) as session:
             channels = digest_queries.team_channels(session=session, team_id=job.team_id)
         entries = []
         for channel in channels:

@@ -15,6 +15,7 @@ from bot.slack.mrkdwn import escape
 from bot.texts import span_phrase
 from handlers.summarize.summary import Summary, SummaryPoint, summarize
 from storage import messages as message_queries
+from storage.db import read_session
 from storage.jobs import ClaimedJob
 from storage.messages import StoredMessage
 
@@ -63,7 +64,7 @@ class SummarizeRunner:
                 thread_ts=payload.thread_ts,
                 oldest=kept,
             )
-            with sessions() as session:
+            with read_session(sessions) as session:
                 rows = message_queries.thread_messages(
                     session=session, team_id=team, channel_id=channel, thread_ts=payload.thread_ts
                 )
@@ -81,7 +82,7 @@ class SummarizeRunner:
             limit=limit,
             with_threads=False,
         )
-        with sessions() as session:
+        with read_session(sessions) as session:
             return message_queries.recent_messages(
                 session=session, team_id=team, channel_id=channel, limit=limit, since_ts=oldest
             )

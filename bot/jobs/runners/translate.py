@@ -15,6 +15,7 @@ from handlers.text.markup import USER
 from handlers.translate.languages import LANGUAGES
 from handlers.translate.translation import translate
 from storage import messages as message_queries
+from storage.db import read_session
 from storage.jobs import ClaimedJob
 
 PICKER_LANGUAGES = ("en", "fr", "de", "es", "it", "pt", "nl", "ja", "zh", "ko", "ru", "pl", "sv", "tr", "uk")
@@ -63,7 +64,7 @@ class TranslateRunner:
         ts = payload.source_ts
         if ts is None:  # /translate's own text: there is no message
             return None
-        with self.deps.sessions() as session:
+        with read_session(self.deps.sessions) as session:
             stored = message_queries.get_message(session=session, team_id=job.team_id, channel_id=job.channel_id, ts=ts)
         if stored is not None:
             return stored.text
@@ -74,7 +75,7 @@ class TranslateRunner:
         ts = TranslatePayload.of(job).source_ts
         if ts is None:  # /translate's own text, which is in no thread
             return None
-        with self.deps.sessions() as session:
+        with read_session(self.deps.sessions) as session:
             stored = message_queries.get_message(session=session, team_id=job.team_id, channel_id=job.channel_id, ts=ts)
         return (stored.thread_ts if stored else None) or ts
 
