@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -15,7 +15,9 @@ from bot.worker.batcher import MicroBatcher
 from bot.worker.embeddings import Embedder
 from bot.worker.engine import ChatEngine, Scored
 from bot.worker.models import (
+    LoadedModel,
     ModelNotAvailable,
+    ModelSource,
     choose_device_and_dtype,
     configure_threads,
     load_causal_lm,
@@ -58,20 +60,38 @@ class Worker:
         threads = configure_threads(settings.worker_threads) if device.type == "cpu" else 0
         logger.info("device %s, dtype %s%s", device, dtype, f", {threads} CPU threads" if threads else "")
         worker = cls(settings)
+        # The embedder (torch and transformers: seconds of imports and loading) loads in a thread while llama.cpp
+        # loads the generative models here outside the GIL, so a warm start takes the longer of the two, not their
+        # sum. Never beside a transformers load: from_pretrained sets process-wide torch state as it goes.
+        embed_loading: Future[LoadedModel] | None = None
+        if "embed" in settings.roles:
+            loader = ThreadPoolExecutor(1, "worker-load-embed")
+            embed_loading = loader.submit(
+                load_embedder,
+                settings.model_ref("embed"),
+                setting="MODEL_EMBED",
+                cache_dir=settings.model_cache_dir,
+                device=device,
+            )
+            loader.shutdown(wait=False)
+        sources = {
+            ref: resolve(
+                ref, setting=f"MODEL_{_first_role_of(settings, ref).upper()}", cache_dir=settings.model_cache_dir
+            )
+            for ref in {settings.model_ref(role) for role in settings.roles if role != "embed"}
+        }
+        if embed_loading is not None and any(
+            _engine_kind(settings, source, device) != "llama.cpp" for source in sources.values()
+        ):
+            wait([embed_loading])
         by_ref: dict[str, Engine] = {}
         for role in settings.roles:
+            if role == "embed":
+                continue
             ref = settings.model_ref(role)
             setting = f"MODEL_{role.upper()}"
-            if role == "embed":
-                loaded = load_embedder(ref, setting=setting, cache_dir=settings.model_cache_dir, device=device)
-                worker.embedder = Embedder(loaded)
-                worker.embed_batcher = MicroBatcher(
-                    worker.embedder.embed_batch, max_batch=settings.worker_max_batch, executor=worker.executor
-                )
-                logger.info("role embed: %s", loaded.describe())
-                continue
             if ref not in by_ref:
-                engine = _load_engine(settings, ref, setting=setting, device=device, dtype=dtype)
+                engine = _load_engine(settings, ref, sources[ref], setting=setting, device=device, dtype=dtype)
                 engine.start()
                 by_ref[ref] = engine
                 worker.scorers[ref] = MicroBatcher(
@@ -82,6 +102,13 @@ class Worker:
             else:
                 logger.info("role %s: shares the model of MODEL_%s", role, _first_role_of(settings, ref).upper())
             worker.engines[role] = by_ref[ref]
+        if embed_loading is not None:
+            loaded = embed_loading.result()  # an error loading it (a missing package) stops the start like any other
+            worker.embedder = Embedder(loaded)
+            worker.embed_batcher = MicroBatcher(
+                worker.embedder.embed_batch, max_batch=settings.worker_max_batch, executor=worker.executor
+            )
+            logger.info("role embed: %s", loaded.describe())
         return worker
 
     def role_for(self, model: str) -> str | None:
@@ -109,16 +136,25 @@ def _first_role_of(settings: WorkerSettings, ref: str) -> str:
     return next(role for role in settings.roles if settings.model_ref(role) == ref)
 
 
+def _engine_kind(settings: WorkerSettings, source: ModelSource, device: torch.device) -> str:
+    """llama.cpp for a GGUF on CPU (several times faster there, reading the quantised weights as they are),
+    transformers with continuous batching on CUDA or for other formats. WORKER_ENGINE overrides the choice."""
+    if settings.worker_engine != "auto":
+        return settings.worker_engine
+    return "llama.cpp" if device.type == "cpu" and source.gguf_file else "transformers"
+
+
 def _load_engine(
-    settings: WorkerSettings, ref: str, *, setting: str, device: torch.device, dtype: torch.dtype
+    settings: WorkerSettings,
+    ref: str,
+    source: ModelSource,
+    *,
+    setting: str,
+    device: torch.device,
+    dtype: torch.dtype,
 ) -> Engine:
-    """The engine for one generative model: llama.cpp for a GGUF on CPU (several times faster there, reading the
-    quantised weights as they are), transformers with continuous batching on CUDA or for other formats.
-    WORKER_ENGINE overrides the choice."""
-    kind = settings.worker_engine
-    source = resolve(ref, setting=setting, cache_dir=settings.model_cache_dir)
-    if kind == "auto":
-        kind = "llama.cpp" if device.type == "cpu" and source.gguf_file else "transformers"
+    """The engine for one generative model, of the kind `_engine_kind` chooses."""
+    kind = _engine_kind(settings, source, device)
     if kind == "llama.cpp":
         if not source.gguf_file:
             raise ModelNotAvailable(f"{setting}={ref!r}: WORKER_ENGINE=llama.cpp needs a GGUF file")
