@@ -156,7 +156,7 @@ def test_a_changed_file_is_refused_before_the_engine_loads_it(
     import torch
 
     import bot.worker.llama_engine as llama_engine
-    from bot.worker.models import ModelNotAvailable
+    from bot.worker.models import ModelNotAvailable, resolve
     from bot.worker.runtime import _load_engine
     from bot.worker.settings import WorkerSettings
 
@@ -175,11 +175,17 @@ def test_a_changed_file_is_refused_before_the_engine_loads_it(
     settings = WorkerSettings(
         _env_file=None, model_chat=package.alias, model_cache_dir=cache, worker_engine="llama.cpp", worker_roles="chat"
     )
+    cpu, fp32 = torch.device("cpu"), torch.float32
+
+    def load() -> None:  # as Worker.load does: resolve (and check) the file, then build its engine
+        source = resolve(package.alias, setting="MODEL_CHAT", cache_dir=cache)
+        _load_engine(settings, package.alias, source, setting="MODEL_CHAT", device=cpu, dtype=fp32)
+
     with pytest.raises(ModelNotAvailable, match="refusing to load it"):
-        _load_engine(settings, package.alias, setting="MODEL_CHAT", device=torch.device("cpu"), dtype=torch.float32)
+        load()
     assert created == []
     path.unlink()  # re-assembled from the parts, the file loads
-    _load_engine(settings, package.alias, setting="MODEL_CHAT", device=torch.device("cpu"), dtype=torch.float32)
+    load()
     assert created == [path]
 
 
