@@ -57,12 +57,6 @@ def storable_text(text: str) -> str:
     return text.replace("\x00", "\ufffd")
 
 
-def _find(session: Session, team_id: str, channel_id: str, ts: str) -> Message | None:
-    return session.scalar(
-        select(Message).where(Message.team_id == team_id, Message.channel_id == channel_id, Message.ts == ts)
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class NewMessage:
     """A message to store, as an event or a page of conversations.history describes it."""
@@ -74,8 +68,9 @@ class NewMessage:
     is_bot: bool = False
 
 
-# Rows per INSERT: 8 values each stays far below SQLite's and PostgreSQL's bound-parameter limits.
-_ROWS_PER_INSERT = 500
+# Message ids per IN (…) list: far below SQLite's and PostgreSQL's bound-parameter limits. (INSERTs need no such
+# bound: SQLAlchemy splits an executemany into statements that fit.)
+_TS_PER_QUERY = 500
 
 
 def save_messages(*, session: Session, team_id: str, channel_id: str, new: Sequence[NewMessage]) -> int:
@@ -102,18 +97,15 @@ def save_messages(*, session: Session, team_id: str, channel_id: str, new: Seque
         for m in new
         if m.is_bot or m.user_id not in opted_out
     ]
-    return sum(
-        len(insert_all_absent(session, Message, rows[i : i + _ROWS_PER_INSERT], keys=["team_id", "channel_id", "ts"]))
-        for i in range(0, len(rows), _ROWS_PER_INSERT)
-    )
+    return len(insert_all_absent(session, Message, rows, keys=["team_id", "channel_id", "ts"]))
 
 
 def stored_ts(*, session: Session, team_id: str, channel_id: str, ts: Sequence[str]) -> set[str]:
     """Which of these message ids the channel's history holds already (deleted ones included: they were seen)."""
     found: set[str] = set()
-    for i in range(0, len(ts), _ROWS_PER_INSERT):
+    for i in range(0, len(ts), _TS_PER_QUERY):
         query = select(Message.ts).where(
-            Message.team_id == team_id, Message.channel_id == channel_id, Message.ts.in_(ts[i : i + _ROWS_PER_INSERT])
+            Message.team_id == team_id, Message.channel_id == channel_id, Message.ts.in_(ts[i : i + _TS_PER_QUERY])
         )
         found.update(session.scalars(query))
     return found
@@ -177,7 +169,7 @@ def thread_messages(
     *, session: Session, team_id: str, channel_id: str, thread_ts: str, limit: int = 1000
 ) -> list[StoredMessage]:
     """A thread's parent and replies, oldest first."""
-    parent = session.execute(select(*_STORED).where(*_live(team_id, channel_id)).where(Message.ts == thread_ts)).first()
+    parent = get_message(session=session, team_id=team_id, channel_id=channel_id, ts=thread_ts)
     replies = session.execute(
         select(*_STORED)
         .where(*_live(team_id, channel_id))
@@ -185,8 +177,7 @@ def thread_messages(
         .order_by(Message.ts)
         .limit(limit)
     ).all()
-    rows = ([parent] if parent is not None else []) + list(replies)
-    return [StoredMessage(*row) for row in rows]
+    return ([parent] if parent is not None else []) + [StoredMessage(*row) for row in replies]
 
 
 def has_posted_in_thread(*, session: Session, team_id: str, channel_id: str, thread_ts: str, user_id: str) -> bool:
