@@ -148,6 +148,7 @@ def build_parlance(settings: Settings, *, model: ModelClient | None = None, run_
         wake_dispatcher=dispatcher.notify,
         retention_days=settings.retention_days,
         installs=installs,
+        allowed_channels=settings.allowed_channel_ids,
     )
     return Parlance(
         settings=settings,

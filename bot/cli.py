@@ -145,7 +145,10 @@ def _clock(args: argparse.Namespace) -> None:
     from bot.background.clock import run_until_stopped
 
     run_until_stopped(
-        database_url=settings.database_url, retention_days=settings.retention_days, sync_seconds=args.sync_seconds
+        database_url=settings.database_url,
+        retention_days=settings.retention_days,
+        sync_seconds=args.sync_seconds,
+        allowed_channels=settings.allowed_channel_ids,
     )
 
 

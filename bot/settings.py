@@ -7,6 +7,7 @@ MODEL_URL) are a contract with deploy scripts, so they are spelled out as aliase
 from __future__ import annotations
 
 import functools
+import re
 import sys
 from typing import Any
 
@@ -16,6 +17,18 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///parlance.db"
 DEFAULT_MODEL_URL = "http://127.0.0.1:8081/v1"
+
+_CONVERSATION_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+ALLOW_DIRECT_MESSAGES = "DM"  # in ALLOWED_CHANNELS: every direct message with the bot, whatever its id
+
+
+def channel_allowed(allowed: frozenset[str] | None, channel_id: str) -> bool:
+    """Whether ALLOWED_CHANNELS (as `Settings.allowed_channel_ids`: None is everywhere) lets the bot work in a
+    conversation."""
+    if allowed is None or channel_id in allowed:
+        return True
+    return channel_id.startswith("D") and ALLOW_DIRECT_MESSAGES in allowed
+
 
 _PLACEHOLDERS = {"changeme", "changethis", "xoxb-your-token", "xapp-your-token", "your-signing-secret", "..."}
 
@@ -52,6 +65,9 @@ class Settings(BaseSettings):
     # The longest an orderly stop on SIGTERM/SIGINT takes; the default fits inside the 30 s that Kubernetes and
     # Heroku wait before they SIGKILL.
     shutdown_seconds: int = Field(default=25, ge=3, le=3600, validation_alias="SHUTDOWN_SECONDS")
+    # Comma-separated channel ids (C…, G…; `dm` for direct messages) the bot works in; empty: everywhere. Elsewhere
+    # it says once that it is not enabled there, and stores nothing (bot/slack/access.py).
+    allowed_channels: str = Field(default="", validation_alias="ALLOWED_CHANNELS")
 
     @field_validator(
         "slack_bot_token",
@@ -119,6 +135,24 @@ class Settings(BaseSettings):
             return value.replace("postgresql://", "postgresql+psycopg://", 1)
         return value
 
+    @field_validator("allowed_channels")
+    @classmethod
+    def _allowed_channels(cls, value: str) -> str:
+        ids = []
+        for item in (part.strip() for part in value.replace(";", ",").replace(" ", ",").split(",")):
+            if not item:
+                continue
+            if item.upper() == ALLOW_DIRECT_MESSAGES:
+                ids.append(ALLOW_DIRECT_MESSAGES)
+            elif _CONVERSATION_ID.match(item):
+                ids.append(item)
+            else:
+                raise ValueError(
+                    f"must list channel ids such as C0123ABCD (in Slack: the channel's details, at the bottom), "
+                    f"separated by commas, or `dm` for direct messages; `{item[:40]}` is not one"
+                )
+        return ",".join(dict.fromkeys(ids))
+
     @field_validator("log_level")
     @classmethod
     def _log_level(cls, value: str) -> str:
@@ -136,6 +170,11 @@ class Settings(BaseSettings):
             or self.slack_client_id is not None
             or self.slack_client_secret is not None
         )
+
+    @property
+    def allowed_channel_ids(self) -> frozenset[str] | None:
+        """The conversations the bot works in (ALLOWED_CHANNELS); None when it works everywhere."""
+        return frozenset(self.allowed_channels.split(",")) if self.allowed_channels else None
 
     @property
     def oauth_install(self) -> bool:

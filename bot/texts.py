@@ -93,6 +93,31 @@ REMEMBER_YOU = (
 )
 NOT_FORGOTTEN = "I'm already storing your messages in this workspace; `/parlance forget me` stops that."
 
+# /parlance instructions: a channel's standing instructions for every answer there. {quoted}: the text as a quote.
+INSTRUCTIONS_NONE = (
+    "*Standing instructions in this channel:* none. `/parlance instructions <text>` sets how I answer here "
+    "(a persona, a language, a tone)."
+)
+INSTRUCTIONS_SHOWN = (
+    "*Standing instructions in this channel* (set by {who}):\n{quoted}\n`/parlance instructions off` removes them."
+)
+INSTRUCTIONS_SET = (
+    "Done: I'll follow these instructions in every answer in this channel, on top of my own rules (I still answer "
+    "from what was said here and never make things up):\n{quoted}\n"
+    "`/parlance` shows them to anyone here; `/parlance instructions off` removes them."
+)
+INSTRUCTIONS_REMOVED = "Done: this channel has no standing instructions any more; I answer here in my usual way."
+INSTRUCTIONS_WERE_NONE = (
+    "This channel has no standing instructions to remove. `/parlance instructions <text>` sets some."
+)
+
+# ALLOWED_CHANNELS: where Parlance is not enabled. {where}: the channels it is enabled in, or "".
+NOT_ENABLED_HERE = (
+    "Sorry, I'm not enabled in this conversation, so I don't answer or store anything here.{where} "
+    "An admin can enable it by adding its id to the ALLOWED_CHANNELS setting."
+)
+ENABLED_IN = " You can ask me in {channels}."
+
 
 def span_phrase(label: str) -> str:
     """A summary span as a noun phrase with its article: "today (UTC)", "the last 24h", "the thread"."""

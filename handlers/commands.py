@@ -14,6 +14,7 @@ from typing import Literal
 from handlers.translate.languages import resolve_language
 
 MAX_COMMAND_TEXT = 4000
+MAX_INSTRUCTIONS = 1000  # a channel's standing instructions: a persona and a tone, not a second prompt
 DEFAULT_SUMMARY_MESSAGES = 100
 MAX_SUMMARY_MESSAGES = 5000
 
@@ -51,9 +52,10 @@ class TranslateRequest:
 
 @dataclass(frozen=True)
 class ParlanceRequest:
-    """What `/parlance` was asked."""
+    """What `/parlance` was asked. `instructions` is the text given to `/parlance instructions <text>`."""
 
-    action: Literal["help", "forget_me", "remember_me"]
+    action: Literal["help", "forget_me", "remember_me", "instructions", "instructions_off", "show_instructions"]
+    instructions: str | None = None
 
 
 def parse_summarize(text: str, *, now: dt.datetime | None = None) -> SummarizeRequest | UsageError:
@@ -130,8 +132,12 @@ def parse_translate(text: str) -> TranslateRequest | UsageError:
 
 
 def parse_parlance(text: str) -> ParlanceRequest | UsageError:
-    """`/parlance`, `/parlance help`, `/parlance forget me`, `/parlance remember me`: case and spacing are free,
-    anything else gets the usage."""
+    """`/parlance`, `/parlance help`, `/parlance forget me`, `/parlance remember me`, `/parlance instructions
+    <text>|off`: case and spacing of the keywords are free (the instructions' own text is kept as typed), anything
+    else gets the usage."""
+    keyword, _, rest = text.strip().partition(" ")
+    if keyword.lower() == "instructions":
+        return _parse_instructions(rest.strip())
     words = tuple(text.lower().split())
     if words in {(), ("help",), ("?",)}:
         return ParlanceRequest("help")
@@ -140,6 +146,19 @@ def parse_parlance(text: str) -> ParlanceRequest | UsageError:
     if words == ("remember", "me"):
         return ParlanceRequest("remember_me")
     return UsageError(f"I don't understand `{_shorten(text.strip())}`.\n{PARLANCE_USAGE}")
+
+
+def _parse_instructions(text: str) -> ParlanceRequest | UsageError:
+    if not text:
+        return ParlanceRequest("show_instructions")
+    if text.lower() in {"off", "clear", "remove", "none"}:
+        return ParlanceRequest("instructions_off")
+    if len(text) > MAX_INSTRUCTIONS:
+        return UsageError(
+            f"Those instructions are {len(text):,} characters long; I keep up to {MAX_INSTRUCTIONS:,}. "
+            "Please shorten them: a persona, a language and a tone fit in a few sentences."
+        )
+    return ParlanceRequest("instructions", instructions=text)
 
 
 def _shorten(value: str, limit: int = 40) -> str:
@@ -154,7 +173,9 @@ SUMMARIZE_USAGE = (
 )
 PARLANCE_USAGE = (
     "*Usage:* `/parlance forget me` (delete your stored messages here and stop storing new ones) · "
-    "`/parlance remember me` (store your new messages again) · `/parlance help` (what I store, and for how long)."
+    "`/parlance remember me` (store your new messages again) · `/parlance help` (what I store, and for how long) · "
+    "`/parlance instructions <text>` (how I answer in this channel: persona, language, tone; "
+    "`/parlance instructions off` removes them)."
 )
 TRANSLATE_USAGE = (
     "*Usage:* `/translate fr Hello team` or `/translate to Japanese: Hello team`. "

@@ -135,7 +135,7 @@ class Job(Base):
 
 
 class ChannelSettings(Base):
-    """Per-channel choices: opt-out of sentiment scoring, digest schedule."""
+    """Per-channel choices: opt-out of sentiment scoring, digest schedule, standing instructions for answers."""
 
     __tablename__ = "channel_settings"
 
@@ -146,6 +146,22 @@ class ChannelSettings(Base):
     digest_timezone: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Migration 0009. `/parlance instructions <text>`: persona, language, tone for every answer here, appended to
+    # the system prompt after the grounding rules; who set them, so `/parlance` can say.
+    instructions: Mapped[str | None] = mapped_column(Text, default=None)
+    instructions_by: Mapped[str | None] = mapped_column(String(32), default=None)
+
+
+class ChannelNotice(Base):
+    """Things said once per channel (migration 0009): e.g. that Parlance is not enabled there (ALLOWED_CHANNELS).
+    Ids only, never text; the primary key is what makes "once" hold across retries and processes."""
+
+    __tablename__ = "channel_notices"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    notice: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class UserOptOut(Base):

@@ -33,6 +33,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.jobs.enqueue import enqueue_digest_job
+from bot.settings import channel_allowed
 from handlers.sentiment.schedule import Period, Spec, latest_period, parse_spec
 from storage import channel_settings as digest_queries
 from storage import forgetting
@@ -136,10 +137,12 @@ class DigestClock:
         wake: Callable[[], None] | None = None,
         run_jobs: bool = True,
         retention_days: int | None = None,
+        allowed_channels: frozenset[str] | None = None,
     ) -> None:
         """`run_jobs=False` opens the job store without a scheduler thread (tools and tests that read or move
         jobs): a paused BackgroundScheduler would still run due jobs once on its way down. `retention_days`
-        (RETENTION_DAYS) adds the hourly purge of older messages; None keeps them."""
+        (RETENTION_DAYS) adds the hourly purge of older messages; None keeps them. `allowed_channels`
+        (ALLOWED_CHANNELS): schedules of other channels, set before they were left out, are not run."""
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.jobstores.memory import MemoryJobStore
         from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -147,6 +150,7 @@ class DigestClock:
 
         self._sessions = sessions
         self._sync_seconds = sync_seconds
+        self._allowed = allowed_channels
         self._db_key = database_key(engine.url.render_as_string(hide_password=False))
         self._wake = wake
         self._sync_lock = threading.Lock()
@@ -205,7 +209,7 @@ class DigestClock:
             wanted = {
                 job_id(s.team_id, s.channel_id): (s, parse_spec(s.schedule or ""))
                 for s in digest_queries.all_schedules(session=session)
-                if not s.opted_out
+                if not s.opted_out and channel_allowed(self._allowed, s.channel_id)
             }
         existing = {job.id: job for job in self.scheduler.get_jobs(jobstore=JOBSTORE)}
         for stale in set(existing) - set(wanted):
@@ -277,6 +281,7 @@ def start_beside(parlance: Parlance, stack: contextlib.ExitStack) -> DigestClock
         sessions=parlance.sessions,
         wake=parlance.dispatcher.notify,
         retention_days=parlance.settings.retention_days,
+        allowed_channels=parlance.settings.allowed_channel_ids,
     )
     clock.start()
     stack.callback(clock.stop)
@@ -308,7 +313,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run_until_stopped(*, database_url: str, retention_days: int | None, sync_seconds: float) -> None:
+def run_until_stopped(
+    *,
+    database_url: str,
+    retention_days: int | None,
+    sync_seconds: float,
+    allowed_channels: frozenset[str] | None = None,
+) -> None:
     """`python -m bot clock` once the settings are read and logging is set: runs until SIGTERM or SIGINT."""
     from storage.db import make_engine, make_session_factory, migrate
 
@@ -319,6 +330,7 @@ def run_until_stopped(*, database_url: str, retention_days: int | None, sync_sec
         sessions=make_session_factory(engine),
         sync_seconds=sync_seconds,
         retention_days=retention_days,
+        allowed_channels=allowed_channels,
     )
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import texts
 from bot.jobs.enqueue import enqueue_for_command, enqueue_for_interaction, enqueue_reaction_translation, enqueue_reply
 from bot.jobs.kinds import SummarizePayload, TranslatePayload
+from bot.slack.access import ChannelAccess
 from bot.slack.history import STORED_SUBTYPES, is_from_bot, store_slack_message
 from bot.slack.installs import INSTALL_EVENTS, OAuthInstalls, register_install_listeners
 from bot.slack.privacy import COMMAND as PARLANCE_COMMAND
@@ -50,7 +51,12 @@ def register_listeners(
     wake_dispatcher: Callable[[], None],
     retention_days: int | None = None,
     installs: OAuthInstalls | None = None,
+    allowed_channels: frozenset[str] | None = None,
 ) -> None:
+    """`allowed_channels` (ALLOWED_CHANNELS): where the bot works; None, everywhere. Requests from anywhere else
+    are kept from every listener below by one middleware (bot/slack/access.py)."""
+    if allowed_channels is not None:
+        app.use(ChannelAccess(allowed=allowed_channels, sessions=sessions).middleware)
     listeners = Listeners(sessions=sessions, wake_dispatcher=wake_dispatcher)
     privacy = PrivacyListeners(sessions=sessions, retention_days=retention_days)
     sentiment = SentimentListeners(sessions=sessions, wake_dispatcher=wake_dispatcher)

@@ -46,6 +46,7 @@ Parlance local mode: you are @you in #general of an emulated Slack workspace (no
   /translate fr <text>       translate text
   /sentiment [args]          the channel's mood and scheduled digests (/sentiment help; /sentiment now)
   /parlance [forget me]      what Parlance stores about you, and deleting it
+  /parlance instructions <text>  how Parlance answers in #general (persona, language, tone); `off` removes them
   /react [N] :flag-fr:       react to message N (default: the last one here); a flag asks for a translation
   /shortcut NAME [N]         a message shortcut on message N: summarize_thread or translate_message
   /pick <language>           answer the language menu the translate_message shortcut shows
@@ -114,6 +115,7 @@ def _run_local(
         PORT=0,
         MODEL_URL=settings.model_url,
         LOG_LEVEL=settings.log_level,
+        ALLOWED_CHANNELS=settings.allowed_channels,  # e.g. C0ELSEWHERE: see what #general hears when left out
     )
     model = stack.enter_context(open_model_client(local_settings, wait=False, worker_output=worker_log))
     stack.enter_context(_ModelWatch(model, terminal, log_path))

@@ -1,4 +1,5 @@
-"""`/parlance`: what Parlance keeps about people, and forgetting it when they ask.
+"""`/parlance`: what Parlance keeps about people, and forgetting it when they ask; a channel's standing
+instructions (bot/slack/instructions.py).
 
 Each answer is a few indexed reads and writes, so it is given in the ack itself (Bolt runs with
 process_before_response) rather than queued as a job. Every command is idempotent: a retried or repeated
@@ -14,6 +15,7 @@ from slack_bolt import Ack, BoltContext
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import texts
+from bot.slack.instructions import answer_instructions, describe_instructions
 from bot.slack.team_id import team_id_of
 from handlers.commands import UsageError, parse_parlance
 from storage import forgetting, opt_outs
@@ -37,10 +39,17 @@ class PrivacyListeners:
         if isinstance(parsed, UsageError):
             ack(response_type="ephemeral", text=parsed.text)
             return
+        team_id, user_id, channel_id = team_id_of(context), command["user_id"], command["channel_id"]
         if parsed.action == "help":
-            ack(response_type="ephemeral", text=self.help_text())
+            here = describe_instructions(sessions=self._sessions, team_id=team_id, channel_id=channel_id)
+            ack(response_type="ephemeral", text=f"{self.help_text()}\n{here}")
             return
-        team_id, user_id = team_id_of(context), command["user_id"]
+        if parsed.action in {"instructions", "instructions_off", "show_instructions"}:
+            answer = answer_instructions(
+                parsed, sessions=self._sessions, team_id=team_id, channel_id=channel_id, user_id=user_id
+            )
+            ack(response_type="ephemeral", text=answer)
+            return
         if parsed.action == "forget_me":
             with self._sessions.begin() as session:
                 opt_outs.opt_user_out(session=session, team_id=team_id, user_id=user_id)

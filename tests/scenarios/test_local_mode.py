@@ -67,15 +67,21 @@ def slow_model() -> Iterator[str]:
         yield server.url
 
 
-def _env(tmp_path: Path, model_url: str) -> dict[str, str]:
-    return {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "MODEL_URL": model_url}
+ROOT = Path(__file__).resolve().parents[2]
 
 
-def _local(tmp_path: Path, typed: list[str], *, model_url: str = NO_MODEL) -> subprocess.CompletedProcess[str]:
+def _env(tmp_path: Path, model_url: str, **extra: str) -> dict[str, str]:
+    """A bare environment; PYTHONPATH names this checkout, so the child runs its code whatever is installed."""
+    return {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "MODEL_URL": model_url, "PYTHONPATH": str(ROOT), **extra}
+
+
+def _local(
+    tmp_path: Path, typed: list[str], *, model_url: str = NO_MODEL, **env: str
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         [sys.executable, "-m", "bot"],
         input="\n".join([*typed, "/quit"]) + "\n",
-        env=_env(tmp_path, model_url),
+        env=_env(tmp_path, model_url, **env),
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -94,6 +100,16 @@ def test_local_mode_answers_what_a_person_types(tmp_path: Path) -> None:
     assert "parlance (only you can see this): I don't know the language `Klingon`" in result.stdout
     assert "parlance (only you can see this): *What I store:* " in result.stdout
     assert (tmp_path / "parlance-local.db").exists()
+
+
+def test_local_mode_sets_channel_instructions_and_shows_a_channel_left_out(tmp_path: Path) -> None:
+    result = _local(tmp_path, ["/parlance instructions Answer in French.", "/parlance"])
+    assert "parlance (only you can see this): " + texts.INSTRUCTIONS_SET.splitlines()[0] in result.stdout
+    assert "*Standing instructions in this channel* (set by <@U0YOU>):" in result.stdout
+    left_out = _local(tmp_path, ["@parlance hello", "/summarize"], ALLOWED_CHANNELS="C0ELSEWHERE")
+    notice = texts.NOT_ENABLED_HERE.format(where=texts.ENABLED_IN.format(channels="<#C0ELSEWHERE>"))
+    assert f"parlance in thread: {notice}" in left_out.stdout
+    assert f"parlance (only you can see this): {notice}" in left_out.stdout
 
 
 def test_logs_go_to_a_file_whose_path_is_printed_not_to_the_terminal(tmp_path: Path) -> None:

@@ -19,8 +19,8 @@ from bot.background.clock import BOOKKEEPING_JOB, RETENTION_JOB, DigestClock
 from bot.emulator import SentResponse
 from bot.settings import Settings
 from handlers.commands import ParlanceRequest, UsageError, parse_parlance
+from storage import channel_instructions, channel_notices, forgetting, jobs, messages, opt_outs
 from storage import channel_settings as digests
-from storage import forgetting, jobs, messages, opt_outs
 from storage import seen_events as events
 from storage import sentiment_scores as scores
 from storage.message_search import search_messages
@@ -182,6 +182,9 @@ def _fill_team(session: Session, team: str) -> None:
     digests.claim_digest(session=session, team_id=team, channel_id=CHANNEL, period_key="daily:x", cadence="daily",
                          period_start=OLD, period_end=NOW)  # fmt: skip
     opt_outs.opt_user_out(session=session, team_id=team, user_id=BOB)
+    channel_instructions.set_instructions(session=session, team_id=team, channel_id=CHANNEL, text="Be brief.",
+                                          user_id=BOB)  # fmt: skip
+    channel_notices.claim_notice(session=session, team_id=team, channel_id=CHANNEL, notice=channel_notices.NOT_ENABLED)
 
 
 def _rows_per_table(session: Session, team: str) -> dict[str, int]:
@@ -339,7 +342,7 @@ def test_forget_me_deletes_the_callers_messages_here_and_stops_storing_them(
 @pytest.mark.parametrize("text", ["", "help"])
 def test_parlance_help_says_what_is_stored_and_for_how_long(slack, text: str) -> None:
     answer = _reply(slack.command("/parlance", text, user_id=ALICE, channel_id=CHANNEL))
-    assert answer == texts.PARLANCE_HELP.format(retention=texts.RETENTION_FOREVER)
+    assert answer == f"{texts.PARLANCE_HELP.format(retention=texts.RETENTION_FOREVER)}\n{texts.INSTRUCTIONS_NONE}"
     assert "`/parlance forget me`" in answer and "`/parlance remember me`" in answer
 
 
@@ -362,7 +365,7 @@ def test_with_retention_help_names_it_and_summaries_never_bring_back_purged_mess
 ) -> None:
     slack = sender_for(retention_app, emulator)
     answer = _reply(slack.command("/parlance", "help", user_id=ALICE, channel_id=CHANNEL))
-    assert answer == texts.PARLANCE_HELP.format(retention=texts.RETENTION_DAYS.format(days=30))
+    assert answer.startswith(texts.PARLANCE_HELP.format(retention=texts.RETENTION_DAYS.format(days=30)))
     parlance = retention_app.parlance
     sessions = parlance.sessions
     slack.event(slack.message_event(CHANNEL, ALICE, "We decided the purple launch date.", ts=_ts(OLD, 1)))

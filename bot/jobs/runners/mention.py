@@ -21,6 +21,7 @@ from bot.jobs.delivery import Delivery
 from bot.jobs.kinds import MentionPayload
 from bot.jobs.model_wait import ModelAway, Waiting, told_model_busy
 from bot.jobs.runners.deps import RunnerDeps
+from bot.jobs.runners.instructions import with_channel_instructions
 from bot.jobs.runners.lines import chat_line, is_about_the_team, shorten
 from bot.jobs.slack_errors import slack_call
 from bot.model.client import ModelBusy, ModelClient, ModelUnavailable, PromptTooLong
@@ -59,6 +60,7 @@ class MentionRunner:
         if model is None:
             self.delivery.reply_in_thread(job, texts.MODEL_NOT_READY)
             return
+        model = with_channel_instructions(self.deps, job, model)  # `/parlance instructions`, after the rules
         payload = MentionPayload.of(job)
         thread_ts = payload.thread_ts
         # The reply exists before the model is asked, so a retry (after a crash, or while the model was away)

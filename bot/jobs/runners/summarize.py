@@ -9,6 +9,7 @@ from bot.jobs.delivery import Delivery
 from bot.jobs.kinds import SummarizePayload
 from bot.jobs.model_wait import Waiting
 from bot.jobs.runners.deps import RunnerDeps
+from bot.jobs.runners.instructions import with_channel_instructions
 from bot.jobs.runners.lines import chat_line, is_about_the_team, shorten
 from bot.slack.backfill import backfill_channel, backfill_thread
 from bot.slack.mrkdwn import escape
@@ -47,7 +48,10 @@ class SummarizeRunner:
         lines = [chat_line(row, directory=self.deps.directory, bot_user_id=bot) for row in rows]
         bot_names = (texts.BOT_SPEAKER, *([self.deps.directory.display_name(job.team_id, bot)] if bot else []))
         writes = self.deps.summary_model_writes
-        summary = summarize(lines, self.deps.model, abstract=writes, rephrase=writes, bot_names=bot_names)
+        model = self.deps.model
+        if model is not None:  # where the model writes, it follows the channel's `/parlance instructions`
+            model = with_channel_instructions(self.deps, job, model)
+        summary = summarize(lines, model, abstract=writes, rephrase=writes, bot_names=bot_names)
         self.delivery.reply_to_caller(job, render_summary(summary, span=label, count=len(read)))
 
     def _messages(self, job: ClaimedJob) -> list[StoredMessage]:
