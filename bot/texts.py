@@ -56,6 +56,8 @@ NOTHING_FOUND = (
     "(I only know messages sent while I was in the channel.)"
 )
 ANSWER_SOURCES = "*Sources:*"
+FILES_UNREADABLE = "_I couldn't read {files}._"  # "diagram.png (I can't read images yet); a.bin (…)"
+FILES_CUT = "_I read only the first {limit:,} characters of {files}._"
 BOT_SPEAKER = "Parlance"
 THREAD_IN_OTHER_CHANNEL = (
     "That thread is in another channel. Run `/summarize <thread link>` in the thread's own channel, or use the "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
@@ -66,6 +67,7 @@ class NewMessage:
     text: str
     thread_ts: str | None = None
     is_bot: bool = False
+    files: list[dict[str, Any]] | None = None  # the files shared with it: ids and names (storage/shared_files.py)
 
 
 # Message ids per IN (…) list: far below SQLite's and PostgreSQL's bound-parameter limits. (INSERTs need no such
@@ -93,6 +95,7 @@ def save_messages(*, session: Session, team_id: str, channel_id: str, new: Seque
             "user_id": m.user_id,
             "text": storable_text(m.text),
             "is_bot": m.is_bot,
+            "files": m.files,
         }
         for m in new
         if m.is_bot or m.user_id not in opted_out
@@ -144,7 +147,7 @@ def delete_message(*, session: Session, team_id: str, channel_id: str, ts: str) 
         session,
         update(Message)
         .where(Message.team_id == team_id, Message.channel_id == channel_id, Message.ts == ts)
-        .values(text="", deleted=True),
+        .values(text="", deleted=True, files=None),
     )
     return bool(changed)
 

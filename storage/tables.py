@@ -80,6 +80,9 @@ class Message(Base):
     sentiment_label: Mapped[str | None] = mapped_column(String(8), default=None)
     sentiment_score: Mapped[float | None] = mapped_column(Float, default=None)
     sentiment_scored_for: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # Migration 0009. The files shared with the message, as Slack describes them (id, name, mimetype, filetype,
+    # size): what they hold is read from Slack when an answer needs it (bot/slack/files.py), never stored.
+    files: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=None)
 
 
 class SlackEvent(Base):

@@ -132,6 +132,7 @@ class SlackEmulator(EmulatedTeam):
             EmulatedTeam(identity, bot_token=bot_token or f"xoxb-{team_id.lower()}-{secrets.token_hex(12)}")
         )
         team.response_urls.base_url = self._web.base_url
+        team.workspace.files_base_url = self._web.base_url
         return team
 
     def revoke(self, team: EmulatedTeam) -> None:

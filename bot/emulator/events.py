@@ -76,7 +76,10 @@ class EventFactory:
         ts: str | None = None,
         thread_ts: str | None = None,
         channel_type: str | None = None,
+        files: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
+        """A person's message; with `files` (from EmulatedTeam.share_file) the `file_share` message Slack sends
+        when files are shared with it."""
         ts = ts or self.next_ts()
         event: dict[str, Any] = {
             "type": "message",
@@ -90,6 +93,9 @@ class EventFactory:
             "client_msg_id": str(uuid.uuid4()),
             "blocks": _rich_text(text),
         }
+        if files:
+            event.update({"subtype": "file_share", "files": copy.deepcopy(files), "upload": False,
+                          "display_as_bot": False})  # fmt: skip
         if thread_ts:
             event["thread_ts"] = thread_ts
             parent = self._stored(channel, thread_ts)

@@ -14,6 +14,7 @@ import threading
 from typing import Any
 
 from bot.emulator.events import EventFactory
+from bot.emulator.methods.files import share_file
 from bot.emulator.response_urls import ResponseUrls
 from bot.emulator.workspace import Identity, UnknownChannelError, Workspace
 
@@ -70,6 +71,13 @@ class EmulatedTeam:
                 message["thread_ts"] = thread_ts
             message.update(copy.deepcopy(fields))
             return ws.add(channel, message)["ts"]
+
+    def share_file(
+        self, *, user: str, name: str, content: bytes, mimetype: str | None = None, title: str | None = None
+    ) -> dict[str, Any]:
+        """A file someone uploads to Slack, as the file object Slack puts in the message that shares it (pass it
+        to message_event(files=[...])). Its url_private serves `content` to requests with this team's bot token."""
+        return share_file(self.workspace, user=user, name=name, content=content, mimetype=mimetype, title=title)
 
     # ----- what people see ----------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from bot.emulator.answers import Answer, decode_json_args, error
 from bot.emulator.methods import METHODS, MethodContext
-from bot.emulator.methods.files import UPLOAD_PATH, receive_bytes
+from bot.emulator.methods.files import DOWNLOAD_PATH, UPLOAD_PATH, download, receive_bytes
 from bot.emulator.oauth import OAuthApp
 from bot.emulator.response_urls import RESPONSE_PATH
 from bot.emulator.teams import EmulatedTeam, TeamRegistry
@@ -144,6 +144,7 @@ class WebApi:
         self.base_url = f"http://127.0.0.1:{server.server_address[1]}/"
         for team in self.teams.all():
             team.response_urls.base_url = self.base_url
+            team.workspace.files_base_url = self.base_url
         # A short poll interval keeps stop() (and so every test's teardown) quick.
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="slack-emulator-http", daemon=True
@@ -254,12 +255,15 @@ class WebApi:
         return (None if wanted == "bot" else "not_allowed_token_type"), team
 
     def handle_other(self, path: str, body: bytes, headers: dict[str, str]) -> _Reply:
-        """Upload URLs and response_urls: plain-text answers, as files.slack.com and hooks.slack.com give."""
+        """Upload URLs, private file downloads and response_urls, as files.slack.com and hooks.slack.com answer."""
         if path.startswith("/" + UPLOAD_PATH):
             key = path[len(UPLOAD_PATH) + 1 :]
             team = next((t for t in self.teams.all() if key in t.workspace.snapshot(t.workspace.upload_tokens)), None)
             ctx = MethodContext((team or self.home).workspace, self.base_url, self._socket_url)
             status, text = receive_bytes(ctx, key, body, headers.get("content-type", ""))
+        elif path.startswith("/" + DOWNLOAD_PATH):
+            status, content, reply_headers = download(self.teams.all(), path[len(DOWNLOAD_PATH) + 1 :], headers)
+            return _Reply(status, content, reply_headers)
         elif path.startswith("/" + RESPONSE_PATH):
             key = path[len(RESPONSE_PATH) + 1 :]
             team = next((t for t in self.teams.all() if t.response_urls.issued(key)), self.home)

@@ -89,6 +89,12 @@ class Workspace:
     upload_tokens: dict[str, str] = field(default_factory=dict)
     uploaded_files: list[dict[str, Any]] = field(default_factory=list)
     home_views: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Files people shared (EmulatedTeam.share_file): file id -> Slack's file object, and -> its bytes, downloaded
+    # from url_private with the bot token (bot/emulator/methods/files.py). files_base_url: where the emulator
+    # listens, set when it starts.
+    shared_files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    file_contents: dict[str, bytes] = field(default_factory=dict)
+    files_base_url: str = ""
     lock: threading.RLock = field(default_factory=threading.RLock)
     _last_ts: Decimal = Decimal(0)
 

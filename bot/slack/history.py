@@ -27,7 +27,21 @@ def as_new_message(message: dict[str, Any]) -> message_queries.NewMessage | None
         text=message.get("text", ""),
         thread_ts=message.get("thread_ts"),
         is_bot=is_from_bot(message),
+        files=file_refs(message) or None,
     )
+
+
+_FILE_FIELDS = ("id", "name", "title", "mimetype", "filetype", "size")
+
+
+def file_refs(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The files shared with a message, as ids and names: what an answer needs to read them from Slack later.
+    Files Slack hides from the app (`file_access: check_file_info`) keep their id only."""
+    return [
+        {key: shared[key] for key in _FILE_FIELDS if key in shared}
+        for shared in message.get("files") or []
+        if isinstance(shared, dict) and shared.get("id")
+    ]
 
 
 def store_slack_message(*, session: Session, team_id: str, channel_id: str, message: dict[str, Any]) -> bool:

@@ -49,6 +49,7 @@ BOT_SCOPES = (
     "commands",
     "users:read",
     "files:write",
+    "files:read",
     "channels:read",
 )
 

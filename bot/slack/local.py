@@ -36,6 +36,7 @@ LOG_FILE = "parlance-local.log"
 FILES_DIR = "parlance-local-files"
 TEAM, CHANNEL, YOU, BOT_USER = "T0LOCAL", "C0GENERAL", "U0YOU", "U0PARLANCE"
 POLL_SECONDS = 0.1
+MAX_SHARE_BYTES = 20 * 1024 * 1024  # /share: more than the bot reads of a file (bot/slack/files.py)
 QUIT_WAIT_SECONDS = 120.0  # on /quit, answers already asked for may still arrive; Ctrl-C skips the wait
 
 INTRO = """\
@@ -47,6 +48,7 @@ Parlance local mode: you are @you in #general of an emulated Slack workspace (no
   /sentiment [args]          the channel's mood and scheduled digests (/sentiment help; /sentiment now)
   /parlance [forget me]      what Parlance stores about you, and deleting it
   /parlance instructions <text>  how Parlance answers in #general (persona, language, tone); `off` removes them
+  /share PATH [comment]      share a file from your disk here (text, code, CSV, JSON, PDF become context)
   /react [N] :flag-fr:       react to message N (default: the last one here); a flag asks for a translation
   /shortcut NAME [N]         a message shortcut on message N: summarize_thread or translate_message
   /pick <language>           answer the language menu the translate_message shortcut shows
@@ -56,7 +58,18 @@ Parlance local mode: you are @you in #general of an emulated Slack workspace (no
   /help                      this list; /quit leaves (Ctrl-D and Ctrl-C work too)
 The language model loads in the background; the first answer can take a minute on a CPU."""
 
-LOCAL_COMMANDS = ("/react", "/shortcut", "/pick", "/home", "/messages", "/thread", "/channel", "/help", "/quit")
+LOCAL_COMMANDS = (
+    "/share",
+    "/react",
+    "/shortcut",
+    "/pick",
+    "/home",
+    "/messages",
+    "/thread",
+    "/channel",
+    "/help",
+    "/quit",
+)
 
 
 def run_local(
@@ -498,6 +511,7 @@ class LocalSession:
             "/help": lambda: self._terminal.say(INTRO),
             "/thread": lambda: self._enter_thread(rest),
             "/channel": self._leave_thread,
+            "/share": lambda: self._share(rest),
             "/react": lambda: self._react(rest),
             "/shortcut": lambda: self._shortcut(rest),
             "/pick": lambda: self._pick(rest),
@@ -529,6 +543,21 @@ class LocalSession:
             self._last_mention_ts = self._thread_ts or ts
         else:
             sender.event(sender.message_event(CHANNEL, YOU, line, ts=ts, thread_ts=self._thread_ts))
+
+    def _share(self, rest: str) -> None:
+        """A file from disk, uploaded to the emulated Slack and shared in a message here (Slack's file_share)."""
+        path_text, _, comment = rest.partition(" ")
+        path = Path(path_text).expanduser()
+        if not path_text or not path.is_file():
+            self._terminal.say("(usage: /share PATH [comment]; PATH must be a file)" if not path_text else
+                               f"(no file at {path})")  # fmt: skip
+            return
+        sender, team = self._sender, self._sender.emulator
+        assert team is not None  # local mode's sender always applies what you do to the emulated workspace
+        shared = team.share_file(user=YOU, name=path.name, content=path.read_bytes()[:MAX_SHARE_BYTES])
+        ts = sender.events.next_ts()
+        sender.event(sender.message_event(CHANNEL, YOU, comment, ts=ts, thread_ts=self._thread_ts, files=[shared]))
+        self._terminal.say(f"(you shared {path.name}, {size_text(shared['size'])})")
 
     def _enter_thread(self, rest: str) -> None:
         if rest:

@@ -35,7 +35,7 @@ def test_subscribed_events_match_the_listeners() -> None:
 def test_scopes_are_exactly_what_the_events_and_replies_need() -> None:
     subscribed = MANIFEST["settings"]["event_subscriptions"]["bot_events"]
     needed = {_EVENT_SCOPES[name] for name in subscribed if _EVENT_SCOPES[name]}
-    needed |= {"chat:write", "commands", "users:read", "files:write", "channels:read"}
+    needed |= {"chat:write", "commands", "users:read", "files:write", "files:read", "channels:read"}
     assert set(MANIFEST["oauth_config"]["scopes"]["bot"]) == needed
 
 

@@ -38,6 +38,7 @@ METHODS: dict[str, Method] = {
     "users.info": Method(misc.users_info),
     "reactions.add": Method(misc.reactions_add),
     "views.publish": Method(misc.views_publish),
+    "files.info": Method(files.info),
     "files.getUploadURLExternal": Method(files.get_upload_url),
     "files.completeUploadExternal": Method(files.complete_upload),
     "files.upload": Method(misc.files_upload_v1),

@@ -1,7 +1,10 @@
-"""The v2 file upload: files.getUploadURLExternal, a POST of the bytes, files.completeUploadExternal.
+"""Files: the v2 upload (files.getUploadURLExternal, a POST of the bytes, files.completeUploadExternal), and the
+files people share, read with files.info and downloaded from their url_private.
 
-The middle step goes to a URL the emulator hands out (as Slack hands out files.slack.com URLs), so an app
-that skips or botches it fails here as it would against Slack.
+The upload's middle step goes to a URL the emulator hands out (as Slack hands out files.slack.com URLs), so an app
+that skips or botches it fails here as it would against Slack. A shared file's url_private answers only a GET that
+carries a bot token of the file's workspace in `Authorization: Bearer`, as Slack documents; anything else gets
+what a browser without a session gets, a redirect to the sign-in page.
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ from typing import Any
 
 from bot.emulator.answers import Answer, error, integer, missing, ok, text_arg
 from bot.emulator.methods.context import MethodContext, member_channel
-from bot.emulator.workspace import PendingUpload, new_id
+from bot.emulator.workspace import PendingUpload, Workspace, new_id
 
 UPLOAD_PATH = "upload/v1/"
+DOWNLOAD_PATH = "files-pri/"
 
 
 def get_upload_url(ctx: MethodContext, args: dict[str, Any]) -> Answer:
@@ -148,3 +152,72 @@ def complete_upload(ctx: MethodContext, args: dict[str, Any]) -> Answer:
             )
             del ws.uploads[upload.file_id]
         return ok(files=objects)
+
+
+# ----- files people share ------------------------------------------------------------------------------------
+
+
+def share_file(
+    ws: Workspace, *, user: str, name: str, content: bytes, mimetype: str | None = None, title: str | None = None
+) -> dict[str, Any]:
+    """Stores a file `user` uploaded and returns its file object (a copy)."""
+    me = ws.identity
+    filetype = name.rpartition(".")[2].lower() if "." in name else "binary"
+    with ws.lock:
+        file_id = new_id("F")
+        now = int(time.time())
+        private = f"{ws.files_base_url}{DOWNLOAD_PATH}{me.team_id}-{file_id}/{name}"
+        obj = {
+            "id": file_id,
+            "created": now,
+            "timestamp": now,
+            "name": name,
+            "title": title or name,
+            "mimetype": mimetype or mimetypes.guess_type(name)[0] or "application/octet-stream",
+            "filetype": filetype,
+            "pretty_type": filetype.upper(),
+            "user": user,
+            "user_team": me.team_id,
+            "size": len(content),
+            "mode": "hosted",
+            "is_external": False,
+            "is_public": True,
+            "url_private": private,
+            "url_private_download": f"{ws.files_base_url}{DOWNLOAD_PATH}download/{me.team_id}-{file_id}/{name}",
+            "permalink": f"https://{me.team_domain}.slack.com/files/{user}/{file_id}/{name}",
+        }
+        ws.shared_files[file_id] = obj
+        ws.file_contents[file_id] = content
+        return dict(obj)
+
+
+def info(ctx: MethodContext, args: dict[str, Any]) -> Answer:
+    """files.info: a file's object by id (`file`); file_not_found for ids this workspace does not hold."""
+    file_id = text_arg(args, "file")
+    if not file_id:
+        return missing("file")
+    ws = ctx.workspace
+    with ws.lock:
+        obj = ws.shared_files.get(file_id)
+        if obj is None:
+            return error("file_not_found")
+        return ok(file=dict(obj), content="", is_truncated=False, comments=[], response_metadata={"next_cursor": ""})
+
+
+def download(teams: Any, rest: str, headers: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
+    """A GET of url_private(_download), `rest` being the path after files-pri/. Returns (status, body, headers)."""
+    key = rest.removeprefix("download/").partition("/")[0]  # "<team>-<file id>"
+    team_id, _, file_id = key.partition("-")
+    team = next((t for t in teams if t.team_id == team_id), None)
+    bearer = headers.get("authorization", "")
+    token = bearer[7:].strip() if bearer.lower().startswith("bearer ") else ""
+    if team is None or not token or token != team.bot_token:
+        domain = team.identity.team_domain if team is not None else "slack"
+        login = f"https://{domain}.slack.com/?redir=%2Ffiles-pri%2F{key}"
+        return 302, b"<html><body>Sign in to Slack</body></html>", {"Location": login, "Content-Type": "text/html"}
+    ws = team.workspace
+    with ws.lock:
+        obj, content = ws.shared_files.get(file_id), ws.file_contents.get(file_id)
+    if obj is None or content is None:
+        return 404, b"file not found", {"Content-Type": "text/plain"}
+    return 200, content, {"Content-Type": obj["mimetype"]}

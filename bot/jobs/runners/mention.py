@@ -20,6 +20,7 @@ from bot import texts
 from bot.jobs.delivery import Delivery
 from bot.jobs.kinds import MentionPayload
 from bot.jobs.model_wait import ModelAway, Waiting, told_model_busy
+from bot.jobs.runners.attachments import SharedFiles, shared_files
 from bot.jobs.runners.deps import RunnerDeps
 from bot.jobs.runners.instructions import with_channel_instructions
 from bot.jobs.runners.lines import chat_line, is_about_the_team, shorten
@@ -81,25 +82,47 @@ class MentionRunner:
     def _answer(self, job: ClaimedJob, request: str, stream: SlackStream, model: ModelClient) -> None:
         """Every question is looked up in the channel first. What the messages do not answer is declined when it
         is about the team (people, dates, decisions: never invented), and otherwise gets a general answer."""
-        answer = self._answer_from_history(job, request, model) if qa.is_question(request) else None
+        files = self._shared_files(job)
+        answer = self._answer_from_history(job, request, model, files) if qa.is_question(request) else None
+        note = files.note()
         if answer is not None:
-            stream.finish(answer, mrkdwn=True)
+            stream.finish(_with_note(answer, note), mrkdwn=True)
         elif qa.is_history_question(request):
-            stream.finish(texts.NOTHING_FOUND, mrkdwn=True)
+            stream.finish(_with_note(texts.NOTHING_FOUND, note), mrkdwn=True)
         else:
-            self._converse(job, request, stream, model)
+            self._converse(job, request, stream, model, files)
 
-    def _converse(self, job: ClaimedJob, request: str, stream: SlackStream, model: ModelClient) -> None:
+    def _converse(
+        self, job: ClaimedJob, request: str, stream: SlackStream, model: ModelClient, files: SharedFiles
+    ) -> None:
         asker = self.deps.directory.display_name(job.team_id, MentionPayload.of(job).user)
-        pieces = converse(request, asker, self._context(job), model=model, place=f"#{job.channel_id}")
+        context = sorted([*self._context(job), *files.lines], key=lambda line: float(line.ts))  # files in place
+        pieces = converse(request, asker, context, model=model, place=f"#{job.channel_id}")
         for piece in pieces:
             stream.feed(piece)
         answer = stream.text
         if is_degenerate(answer):
             answer = trim_loop(answer)
-        stream.finish(texts.COULD_NOT_ANSWER if is_degenerate(answer) else answer)
+        stream.finish(_with_note(texts.COULD_NOT_ANSWER if is_degenerate(answer) else answer, files.note()))
 
-    def _answer_from_history(self, job: ClaimedJob, question: str, model: ModelClient) -> str | None:
+    def _shared_files(self, job: ClaimedJob) -> SharedFiles:
+        """The files shared in the thread (or, for a new thread, with the channel's recent messages, the mention
+        included), read for this answer."""
+        payload = MentionPayload.of(job)
+        with read_session(self.deps.sessions) as session:
+            if payload.thread_ts and payload.thread_ts != payload.ts:
+                rows = message_queries.thread_messages(
+                    session=session, team_id=job.team_id, channel_id=job.channel_id, thread_ts=payload.thread_ts
+                )
+            else:
+                rows = message_queries.recent_messages(
+                    session=session, team_id=job.team_id, channel_id=job.channel_id, limit=CONTEXT_MESSAGES
+                )
+        return shared_files(self.deps, team_id=job.team_id, channel_id=job.channel_id, messages=rows)
+
+    def _answer_from_history(
+        self, job: ClaimedJob, question: str, model: ModelClient, files: SharedFiles | None = None
+    ) -> str | None:
         """Retrieve (full-text search plus the recent past), answer only from what was found, cite it; None when
         the channel's messages do not answer the question.
 
@@ -121,7 +144,8 @@ class MentionRunner:
             for m in [*found, *recent]
             if not m.is_bot and m.ts != MentionPayload.of(job).ts and self._is_about_the_team(m)
         }
-        answer = qa.answer_question(question, [self._line(m) for m in pool.values()], model)
+        lines = [self._line(m) for m in pool.values()] + (files.lines if files else [])
+        answer = qa.answer_question(question, lines, model)
         if not answer.found:
             return None
         return render_answer(answer)
@@ -171,3 +195,8 @@ def render_answer(answer: qa.Answer) -> str:
         for i, line in enumerate(answer.sources, start=1)
     )
     return f"{text}\n\n{texts.ANSWER_SOURCES}\n{sources}"
+
+
+def _with_note(answer: str, note: str) -> str:
+    """The answer, then the line about shared files it could not read (never silence about them)."""
+    return f"{answer}\n{note}" if note else answer

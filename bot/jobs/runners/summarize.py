@@ -8,6 +8,7 @@ from bot import texts
 from bot.jobs.delivery import Delivery
 from bot.jobs.kinds import SummarizePayload
 from bot.jobs.model_wait import Waiting
+from bot.jobs.runners.attachments import shared_files
 from bot.jobs.runners.deps import RunnerDeps
 from bot.jobs.runners.instructions import with_channel_instructions
 from bot.jobs.runners.lines import chat_line, is_about_the_team, shorten
@@ -46,13 +47,17 @@ class SummarizeRunner:
             self.delivery.reply_to_caller(job, texts.NOTHING_TO_SUMMARIZE.format(span=span_after_the(label)))
             return
         lines = [chat_line(row, directory=self.deps.directory, bot_user_id=bot) for row in rows]
+        files = shared_files(self.deps, team_id=job.team_id, channel_id=job.channel_id, messages=rows, split=False)
+        lines = sorted([*lines, *files.lines], key=lambda line: float(line.ts))  # each file after its message
         bot_names = (texts.BOT_SPEAKER, *([self.deps.directory.display_name(job.team_id, bot)] if bot else []))
         writes = self.deps.summary_model_writes
         model = self.deps.model
         if model is not None:  # where the model writes, it follows the channel's `/parlance instructions`
             model = with_channel_instructions(self.deps, job, model)
         summary = summarize(lines, model, abstract=writes, rephrase=writes, bot_names=bot_names)
-        self.delivery.reply_to_caller(job, render_summary(summary, span=label, count=len(read)))
+        rendered = render_summary(summary, span=label, count=len(read), files=files.count)
+        note = files.note()
+        self.delivery.reply_to_caller(job, f"{rendered}\n{note}" if note else rendered)
 
     def _messages(self, job: ClaimedJob) -> list[StoredMessage]:
         """The messages asked for, after reading from Slack whatever of them we have not stored."""
@@ -92,17 +97,18 @@ class SummarizeRunner:
             )
 
 
-def render_summary(summary: Summary, *, span: str, count: int) -> str:
+def render_summary(summary: Summary, *, span: str, count: int, files: int = 0) -> str:
     """Slack mrkdwn: a header, the overview, then decisions, action items and open questions, each linked to its
     source messages. Everything quoted is escaped; the only links are the ones we build.
 
     `span` is the request's label ("today (UTC)", "last 24h", "last 10 messages", "thread") and `count` how many
-    messages the span held; the header counts the messages summarized, unless the span itself says how many.
+    messages the span held; the header counts the messages summarized (not the `files` read beside them), unless
+    the span itself says how many.
     Citations are numbered once per summary, in reading order: [1], [2], [3]… each stand for one message, and a
     message cited again keeps its number.
     """
     numbers: dict[str, int] = {}
-    out = [_header(span, count=count, summarized=summary.message_count)]
+    out = [_header(span, count=count, summarized=max(summary.message_count - files, 0))]
     if summary.overview:
         out.append(" ".join(_point(point, numbers, bullet=False) for point in summary.overview))
     for title, points in (
