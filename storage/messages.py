@@ -16,6 +16,29 @@ from storage.tables import Message
 
 
 @dataclass(frozen=True, slots=True)
+class FileRef:
+    """A file shared with a message, as Slack named it; its contents are read from Slack when needed
+    (bot/slack/files.py), never stored."""
+
+    id: str
+    name: str
+    mimetype: str | None = None
+    filetype: str | None = None
+    size: int | None = None
+
+    @classmethod
+    def of(cls, value: dict[str, Any]) -> FileRef:
+        size = value.get("size")
+        return cls(
+            id=str(value["id"]),
+            name=str(value.get("name") or value.get("title") or value["id"]),
+            mimetype=value.get("mimetype"),
+            filetype=value.get("filetype"),
+            size=int(size) if isinstance(size, int | float) else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class StoredMessage:
     """A message as the rest of the app sees it: plain data, no session attached."""
 
@@ -27,6 +50,13 @@ class StoredMessage:
     text: str
     is_bot: bool
     edited: bool
+    files: tuple[FileRef, ...] = ()  # the files shared with it (migration 0009); read as Slack's JSON, kept as refs
+
+    def __post_init__(self) -> None:
+        raw: Any = self.files
+        if not isinstance(raw, tuple):  # the JSON column: a list of Slack's file fields, or None
+            refs = tuple(FileRef.of(f) for f in raw or () if isinstance(f, dict) and f.get("id"))
+            object.__setattr__(self, "files", refs)
 
 
 # The columns of a StoredMessage, in its field order. History reads select these instead of whole ORM rows: building
@@ -40,6 +70,7 @@ _STORED = (
     Message.text,
     Message.is_bot,
     Message.edited,
+    Message.files,
 )
 
 

@@ -9,7 +9,6 @@ and local mode), never to a URL some message made up. Whatever fails becomes a `
 from __future__ import annotations
 
 import logging
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -17,6 +16,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from handlers.attachments.reading import MAX_FILE_BYTES, FileText, kind_of, read_file
+from storage.messages import FileRef
 
 logger = logging.getLogger(__name__)
 
@@ -24,17 +24,17 @@ MAX_FILES = 3
 DOWNLOAD_TIMEOUT = 20.0
 
 
-def read_shared_files(*, client: WebClient, refs: list[dict[str, Any]]) -> list[FileText]:
+def read_shared_files(*, client: WebClient, refs: list[FileRef]) -> list[FileText]:
     """The text of each file (the newest MAX_FILES of `refs`, which come oldest first), or why it has none."""
     return [_read_one(client, ref) for ref in refs[-MAX_FILES:]]
 
 
-def _read_one(client: WebClient, ref: dict[str, Any]) -> FileText:
-    name = str(ref.get("name") or ref.get("title") or ref.get("id"))
-    if kind_of(name, ref.get("mimetype"), ref.get("filetype")) in {"image", "other"}:
-        return read_file(name, ref.get("mimetype"), ref.get("filetype"), b"")  # says why, without a download
+def _read_one(client: WebClient, ref: FileRef) -> FileText:
+    name = ref.name
+    if kind_of(name, ref.mimetype, ref.filetype) in {"image", "other"}:
+        return read_file(name, ref.mimetype, ref.filetype, b"")  # says why, without a download
     try:
-        info = client.files_info(file=ref["id"])["file"]
+        info = client.files_info(file=ref.id)["file"]
     except SlackApiError as exc:
         reason = exc.response.get("error") if exc.response is not None else "error"
         logger.info("files.info failed for a shared file (%s)", reason)

@@ -139,3 +139,19 @@ def test_a_summary_reads_shared_files_too_and_says_what_it_could_not(slack, emul
     assert "release notes" in summary["text"]
     assert "_I couldn't read photo.jpg (I can't read images yet)._" in summary["text"]
     assert "· 3 messages" in summary["text"]  # the file read beside them is not counted as a message
+
+
+def test_two_files_in_one_message_are_both_read(slack, emulator, scripted) -> None:
+    files = [
+        emulator.share_file(user=BOB, name="a.txt", content=b"Alpha owns the database migration."),
+        emulator.share_file(user=BOB, name="b.csv", content=b"item,owner\nrelease notes,Bob\n"),
+    ]
+    slack.event(slack.message_event(CHANNEL, BOB, "two files", ts="1764370300.000001", files=files))
+    scripted.enqueue("NOT FOUND")
+    ts = "1764370301.000001"
+    slack.event(slack.mention_event(CHANNEL, ALICE, f"<@{BOT_USER}> who owns the release notes?", ts=ts))
+    finished_reply(emulator, ts)
+    asked = next(c for c in scripted.calls if c.messages[0].content.startswith(QA_SYSTEM_PROMPT)).messages[1].content
+    assert "bob (file a.txt): Alpha owns the database migration." in asked
+    assert "bob (file b.csv): item,owner release notes,Bob" in asked
+    assert len([call for call in emulator.calls("files.info") if call.ok]) == 2

@@ -112,6 +112,16 @@ def test_local_mode_sets_channel_instructions_and_shows_a_channel_left_out(tmp_p
     assert f"parlance (only you can see this): {notice}" in left_out.stdout
 
 
+def test_a_shared_file_is_read_and_one_it_cannot_read_is_named(tmp_path: Path, scripted_model: str) -> None:
+    (tmp_path / "notes.txt").write_text("Decision: we ship on Friday.\n")
+    (tmp_path / "diagram.png").write_bytes(b"\x89PNG\r\n")
+    typed = [f"/share {tmp_path / 'notes.txt'} the notes", f"/share {tmp_path / 'diagram.png'}", "/share nowhere.txt",
+             "@parlance have a look at these"]  # fmt: skip
+    out = _local(tmp_path, typed, model_url=scripted_model).stdout
+    assert "(you shared notes.txt, 29 bytes)" in out and "(no file at nowhere.txt)" in out
+    assert "_I couldn't read diagram.png (I can't read images yet)._" in out
+
+
 def test_logs_go_to_a_file_whose_path_is_printed_not_to_the_terminal(tmp_path: Path) -> None:
     result = _local(tmp_path, ["@parlance help"])
     log = tmp_path / "parlance-local.log"

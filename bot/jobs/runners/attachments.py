@@ -17,9 +17,7 @@ from bot.slack.files import read_shared_files
 from bot.slack.mrkdwn import escape
 from handlers.attachments.reading import MAX_FILE_CHARS, FileText, chunks
 from handlers.text.lines import ChatLine
-from storage.db import read_session
 from storage.messages import StoredMessage
-from storage.shared_files import files_of
 
 
 @dataclass(frozen=True)
@@ -50,19 +48,18 @@ def shared_files(
     deps: RunnerDeps, *, team_id: str, channel_id: str, messages: list[StoredMessage], split: bool = True
 ) -> SharedFiles:
     """The files shared with `messages` (the newest few), read from Slack. `split`: in pieces a question can
-    find (Q&A), else one line per file (summaries)."""
-    by_ts = {m.ts: m for m in messages}
-    with read_session(deps.sessions) as session:
-        refs = files_of(session=session, team_id=team_id, channel_id=channel_id, ts=list(by_ts))
-    if not refs:
+    find (Q&A), else one line per file (summaries). No file shared: no Slack call at all."""
+    # People's files (not the bot's own charts), oldest first; each with the message that shared it.
+    shared = [(m, ref) for m in sorted(messages, key=lambda m: float(m.ts)) if not m.is_bot for ref in m.files]
+    if not shared:
         return SharedFiles()
-    shared = [(by_ts[ts], ref) for ts in sorted(refs, key=float) for ref in refs[ts]]
     with slack_call():
         read = read_shared_files(client=deps.client, refs=[ref for _, ref in shared])
     lines: list[ChatLine] = []
     unreadable: list[FileText] = []
     cut: list[str] = []
-    for (message, _), text in zip(shared[-len(read) :], read, strict=True):
+    pieces_of: dict[str, int] = {}  # per message: its files' pieces so far, so each line's ts is unique
+    for (message, _), text in zip(shared[len(shared) - len(read) :], read, strict=True):
         if text.text is None:
             unreadable.append(text)
             continue
@@ -71,14 +68,16 @@ def shared_files(
         who = deps.directory.display_name(team_id, message.user_id)
         url = deps.directory.permalink(channel_id, message.ts, message.thread_ts)
         pieces = chunks(text.text) if split else [text.text]
+        first = pieces_of.get(message.ts, 0) + 1
+        pieces_of[message.ts] = first + len(pieces) - 1
         lines.extend(
             ChatLine(
-                ts=f"{message.ts}{index:04d}",  # after its message, in order, each unique
+                ts=f"{message.ts}{index:04d}",  # right after its message, in order
                 speaker=f"{who} (file {text.name})",
                 text=piece,
                 url=url,
                 thread_ts=message.thread_ts,
             )
-            for index, piece in enumerate(pieces, start=1)
+            for index, piece in enumerate(pieces, start=first)
         )
     return SharedFiles(lines, unreadable, cut)
