@@ -256,3 +256,29 @@ def test_the_clock_runs_no_digest_of_a_channel_left_out(engine, sessions) -> Non
         assert clock.next_run(TEAM, OTHER) is not None
     finally:
         clock.stop()
+
+
+def test_instructions_join_a_prompt_without_a_system_message_and_leave_labels_alone() -> None:
+    from bot.jobs.runners.instructions import WithInstructions
+    from bot.model.client import ChatMessage
+
+    model = ScriptedModel().enqueue("ok")
+    wrapped = WithInstructions(model, "Be brief.")
+    wrapped.complete([ChatMessage(role="user", content="hi")])
+    [call] = model.calls
+    assert [m.role for m in call.messages] == ["system", "user"] and "Be brief." in call.messages[0].content
+    model.enqueue_labels({"positive": -0.1})
+    wrapped.label_logprobs([ChatMessage(role="user", content="great")], ["positive"])
+    assert model.calls[-1].messages == [ChatMessage(role="user", content="great")]  # scores are not answers
+    assert wrapped.count_tokens([ChatMessage(role="user", content="hi")]) > model.count_tokens(
+        [ChatMessage(role="user", content="hi")]
+    )  # the window is fitted to the prompt as sent
+
+
+def test_people_named_in_instructions_reach_the_model_by_name(slack, emulator, scripted) -> None:
+    slack.command("/parlance", f"instructions Call <@{BOB}> captain.", user_id=ALICE, channel_id=CHANNEL)
+    _mention(slack, emulator, CHANNEL, "greet bob", ts="1764360500.000001")
+    finished_reply(emulator, "1764360500.000001")
+    [prompt] = _system_prompts(scripted)
+    assert "Call @bob captain." in prompt
+    assert f"<@{BOB}>" not in prompt
