@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     # The longest an orderly stop on SIGTERM/SIGINT takes; the default fits inside the 30 s that Kubernetes and
     # Heroku wait before they SIGKILL.
     shutdown_seconds: int = Field(default=25, ge=3, le=3600, validation_alias="SHUTDOWN_SECONDS")
+    # Replies in threads stream through Slack's chat.startStream / appendStream / stopStream; off (or where a
+    # workspace refuses them) they are posted and edited as the model writes.
+    native_streaming: bool = Field(default=True, validation_alias="NATIVE_STREAMING")
 
     @field_validator(
         "slack_bot_token",

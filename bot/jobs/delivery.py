@@ -74,6 +74,7 @@ class Delivery:
                     user=payload["user"],
                     text=text,
                     blocks=blocks,
+                    as_markdown=blocks is None,
                 )
         self.tell_if_queued(job, thread_ts=None)
 
@@ -192,13 +193,21 @@ class Delivery:
         posted: list[str] = []
         with slack_call():
             for index, chunk in enumerate(slack_io.split_for_slack(text)):
+                blocks = slack_io.as_markdown_blocks(chunk)
                 if index < len(existing):
-                    slack_io.update_message(client=self._client, channel=job.channel_id, ts=existing[index], text=chunk)
+                    slack_io.update_message(
+                        client=self._client, channel=job.channel_id, ts=existing[index], text=chunk, blocks=blocks
+                    )
                     posted.append(existing[index])
                     continue
                 posted.extend(
                     slack_io.post_in_thread(
-                        client=self._client, channel=job.channel_id, thread_ts=thread_ts, text=chunk, job_id=job.id
+                        client=self._client,
+                        channel=job.channel_id,
+                        thread_ts=thread_ts,
+                        text=chunk,
+                        job_id=job.id,
+                        blocks=blocks,
                     )
                 )
                 self.record_replies(job, posted)

@@ -20,6 +20,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.webhook import WebhookClient
 
+from bot.slack.answer_blocks import fallback_text, markdown_blocks, mrkdwn_to_markdown
 from handlers.text import markup
 
 logger = logging.getLogger(__name__)
@@ -68,7 +69,14 @@ REPLY_EVENT_TYPE = "parlance_reply"
 # Calls that create something each time they are made. When the connection breaks after Slack carried one out,
 # doing it again would post twice, so these are never repeated blindly (see RepeatableCallsRetryHandler).
 NOT_REPEATABLE = frozenset(
-    {"chat.postMessage", "chat.postEphemeral", "chat.scheduleMessage", "files.completeUploadExternal"}
+    {
+        "chat.postMessage",
+        "chat.postEphemeral",
+        "chat.scheduleMessage",
+        "files.completeUploadExternal",
+        "chat.startStream",  # starts a new streaming message each time
+        "chat.appendStream",  # appends the same text again
+    }
 )
 LOOKUP_PAGES = 5  # how far back a retry looks for what it posted before: 5 pages of 200 messages
 
@@ -128,13 +136,30 @@ class RepeatableCallsRetryHandler(ConnectionErrorRetryHandler):
         return super()._can_retry(state=state, request=request, response=response, error=error)
 
 
+def as_markdown_blocks(mrkdwn: str) -> list[dict[str, Any]]:
+    """Text we formatted as mrkdwn (and made mention-safe) as the markdown block it is shown with."""
+    return markdown_blocks(neutralize_mentions(mrkdwn_to_markdown(mrkdwn)))
+
+
 def post_in_thread(
-    *, client: WebClient, channel: str, thread_ts: str | None, text: str, job_id: int | None = None
+    *,
+    client: WebClient,
+    channel: str,
+    thread_ts: str | None,
+    text: str,
+    job_id: int | None = None,
+    blocks: list[dict[str, Any]] | None = None,
+    as_markdown: bool = False,
 ) -> list[str]:
-    """Posts `text` (split when long) and returns the ts of each message posted, first one first."""
+    """Posts `text` (split when long) and returns the ts of each message posted, first one first. `blocks` go with
+    a text that fits one message; `as_markdown` shows each message's mrkdwn `text` as a markdown block."""
     posted: list[str] = []
     for chunk in split_for_slack(text):
         kwargs: dict[str, Any] = {"channel": channel, "text": chunk, "unfurl_links": False, "unfurl_media": False}
+        if blocks is not None:
+            kwargs["blocks"] = blocks
+        elif as_markdown and chunk.strip():
+            kwargs["blocks"] = as_markdown_blocks(chunk)
         if thread_ts:
             kwargs["thread_ts"] = thread_ts
         if job_id is not None:
@@ -144,8 +169,23 @@ def post_in_thread(
     return posted
 
 
-def update_message(*, client: WebClient, channel: str, ts: str, text: str) -> None:
-    client.chat_update(channel=channel, ts=ts, text=text)
+def update_message(
+    *,
+    client: WebClient,
+    channel: str,
+    ts: str,
+    text: str,
+    blocks: list[dict[str, Any]] | None = None,
+    job_id: int | None = None,
+) -> None:
+    """Edits a message of ours. `blocks` replace its blocks ([] clears them, None leaves them); `job_id` (re)tags it
+    with the job's metadata, for a message that was started without any (a native stream, bot/slack/native_stream)."""
+    kwargs: dict[str, Any] = {"channel": channel, "ts": ts, "text": fallback_text(text)}
+    if blocks is not None:
+        kwargs["blocks"] = blocks
+    if job_id is not None:
+        kwargs["metadata"] = reply_metadata(job_id)
+    client.chat_update(**kwargs)
 
 
 def delete_message(*, client: WebClient, channel: str, ts: str) -> None:
@@ -166,11 +206,15 @@ def respond_ephemeral(
     text: str,
     thread_ts: str | None = None,
     blocks: list[dict[str, Any]] | None = None,
+    as_markdown: bool = False,
 ) -> None:
-    """Answers only the caller: through the command's response_url when we have one, else chat.postEphemeral."""
+    """Answers only the caller: through the command's response_url when we have one, else chat.postEphemeral.
+    `blocks` go with the last message; `as_markdown` shows each message's mrkdwn `text` as a markdown block."""
     chunks = split_for_slack(text)
     for index, chunk in enumerate(chunks):
         extra: dict[str, Any] = {"blocks": blocks} if blocks and index == len(chunks) - 1 else {}
+        if not extra and as_markdown and chunk.strip():
+            extra = {"blocks": as_markdown_blocks(chunk)}
         if response_url:
             webhook = WebhookClient(response_url, retry_handlers=client.retry_handlers)
             result = webhook.send(text=chunk, response_type="ephemeral", **extra)

@@ -133,10 +133,12 @@ def test_a_long_answer_continues_in_the_thread_instead_of_failing(emulator) -> N
     for paragraph in paragraphs:
         stream.feed(paragraph + "\n\n")
     posted = stream.finish()
-    assert len(posted) >= 6
+    assert len(posted) == 2  # 22,700 characters: two markdown blocks of at most 12,000
     thread = [m for m in emulator.messages(CHANNEL, thread_ts=parent) if m["ts"] in posted]
-    assert all(len(m["text"]) <= 3000 for m in thread)
-    assert "Paragraph 0." in thread[0]["text"] and "Paragraph 24." in thread[-1]["text"]
+    assert [[block["type"] for block in m["blocks"]] for m in thread] == [["markdown"], ["markdown"]]
+    assert all(len(m["blocks"][0]["text"]) <= 12_000 for m in thread)
+    assert "Paragraph 0." in thread[0]["blocks"][0]["text"] and "Paragraph 24." in thread[-1]["blocks"][0]["text"]
+    assert "".join(m["blocks"][0]["text"] for m in thread).count("Paragraph") == 25
     assert not [c for c in emulator.calls() if not c.ok]
 
 
