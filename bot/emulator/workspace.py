@@ -89,6 +89,12 @@ class Workspace:
     upload_tokens: dict[str, str] = field(default_factory=dict)
     uploaded_files: list[dict[str, Any]] = field(default_factory=list)
     home_views: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # (channel, ts) of each message started with chat.startStream -> "streaming", "stopped" or "expired"
+    streams: dict[tuple[str, str], str] = field(default_factory=dict)
+    streaming_refusal: str | None = None  # the error every chat.startStream gets, e.g. "not_allowed"
+    # (channel, thread_ts) -> the loading status assistant.threads.setStatus shows there
+    thread_status: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    suggested_prompts: dict[str, dict[str, Any]] = field(default_factory=dict)  # channel -> title and prompts
     lock: threading.RLock = field(default_factory=threading.RLock)
     _last_ts: Decimal = Decimal(0)
 
@@ -348,6 +354,17 @@ class Workspace:
                 message = {k: copy.deepcopy(v) for k, v in event.items() if k not in drop}
                 message["type"] = "message"
                 self.add(channel_id, message)
+
+    def is_streaming(self, channel_id: str, ts: str) -> bool:
+        with self.lock:
+            return self.streams.get((channel_id, ts)) == "streaming"
+
+    def expire_streams(self) -> None:
+        """Slack ends streams it has not heard from in a while: every stream still open now takes no more text."""
+        with self.lock:
+            for key, state in self.streams.items():
+                if state == "streaming":
+                    self.streams[key] = "expired"
 
     def snapshot(self, value: Any) -> Any:
         """A deep copy taken under the lock, so callers never see (or cause) half-made changes."""

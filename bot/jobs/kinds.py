@@ -31,6 +31,7 @@ class JobKind(StrEnum):
     SENTIMENT_COMMAND = "sentiment_command"  # /sentiment daily|weekly|status: they need the caller's time zone
     SENTIMENT_HOME = "sentiment_home"  # the App Home tab was opened: publish the channels' trends
     SENTIMENT_DIGEST = "sentiment_digest"  # a claimed digest to post (the clock, or /sentiment now)
+    AGENT_THREAD = "agent_thread"  # someone opened a thread in the bot's Messages tab: suggest what to ask
 
 
 class InvalidPayload(ValueError):
@@ -162,6 +163,16 @@ class SentimentDigestPayload(JobPayload):
     response_url: str | None = None
 
 
+class AgentThreadPayload(JobPayload):
+    """A thread `user` opened with the bot (assistant_thread_started), in the job's DM channel, for the prompts
+    the bot suggests there."""
+
+    kind = JobKind.AGENT_THREAD
+
+    user: str
+    thread_ts: str
+
+
 PAYLOADS: Mapping[str, type[JobPayload]] = {
     model.kind: model
     for model in (
@@ -172,6 +183,7 @@ PAYLOADS: Mapping[str, type[JobPayload]] = {
         SentimentCommandPayload,
         SentimentHomePayload,
         SentimentDigestPayload,
+        AgentThreadPayload,
     )
 }
 

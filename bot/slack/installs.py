@@ -50,6 +50,7 @@ BOT_SCOPES = (
     "users:read",
     "files:write",
     "channels:read",
+    "assistant:write",
 )
 
 

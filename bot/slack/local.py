@@ -302,6 +302,11 @@ def in_progress(text: str) -> bool:
     return text == PLACEHOLDER or text.endswith(TYPING)
 
 
+def markdown_of(message: dict[str, Any]) -> str:
+    """The Markdown a message's markdown blocks show (what Slack renders in place of its `text`), or ""."""
+    return "".join(str(b.get("text", "")) for b in message.get("blocks") or [] if b.get("type") == "markdown")
+
+
 def blocks_text(blocks: list[dict[str, Any]]) -> list[str]:
     """Block Kit as lines of text: what a view or a message with blocks says, without its layout."""
     lines: list[str] = []
@@ -341,6 +346,7 @@ class ReplyPrinter:
         self._order: list[tuple[str, str]] = []
         self._shown: dict[tuple[str, str], str] = {}
         self._seen_ephemerals = 0
+        self._prompts_shown: dict[str, dict[str, Any]] = {}
         self._home_id: str | None = None
         self.picker: Picker | None = None
         self._stop = threading.Event()
@@ -394,6 +400,9 @@ class ReplyPrinter:
             history = {channel: copy.deepcopy(messages) for channel, messages in ws.history.items()}
             ephemerals = copy.deepcopy(ws.ephemerals[self._seen_ephemerals :])
             home = copy.deepcopy(ws.home_views.get(YOU))
+            streaming = {key for key, state in ws.streams.items() if state == "streaming"}
+            statuses = [copy.deepcopy(status) for status in ws.thread_status.values()]
+            prompts = copy.deepcopy(ws.suggested_prompts)
         with self._lock:
             writing = 0
             present: set[tuple[str, str]] = set()
@@ -405,11 +414,23 @@ class ReplyPrinter:
                         self._order.append(key)
                         self._numbers[key] = len(self._order)
                     if message.get("user") == BOT_USER or message.get("bot_id"):
-                        writing += self._show_message(key, message)
+                        writing += self._show_message(key, message, streaming=key in streaming)
             for key in [k for k in self._shown if k not in present]:
                 self._terminal.say(f"(parlance deleted message [{self._numbers[key]}])")
                 del self._shown[key]
             self._terminal.status("writing", f"parlance is writing ({writing} characters so far)" if writing else None)
+            thinking = next(iter(statuses), None)  # assistant.threads.setStatus, until the answer starts
+            self._terminal.status(
+                "thinking",
+                f"parlance {thinking['status']} ({' · '.join(thinking['loading_messages'])})"
+                if thinking and thinking["loading_messages"]
+                else (f"parlance {thinking['status']}" if thinking else None),
+            )
+            for channel, suggested in prompts.items():
+                if self._prompts_shown.get(channel) != suggested:
+                    self._prompts_shown[channel] = suggested
+                    listed = "\n".join(f"  {p['title']}: {p['message']}" for p in suggested["prompts"])
+                    self._terminal.say(f"parlance suggests ({suggested.get('title') or 'try asking'}):\n{listed}")
             for ephemeral in ephemerals:
                 self._show_ephemeral(ephemeral)
             self._seen_ephemerals += len(ephemerals)
@@ -418,12 +439,14 @@ class ReplyPrinter:
                 lines = "\n".join(blocks_text(home.get("blocks", []))).splitlines()
                 self._terminal.say("parlance App Home (your Home tab):\n" + "\n".join("  " + li for li in lines))
 
-    def _show_message(self, key: tuple[str, str], message: dict[str, Any]) -> int:
-        """Prints a bot message that is final and not shown as it is now; returns the characters written so far
-        of one still being streamed (0 otherwise)."""
+    def _show_message(self, key: tuple[str, str], message: dict[str, Any], *, streaming: bool = False) -> int:
+        """Prints a bot message that is final and not shown as it is now (its markdown block when it has one: what
+        Slack shows); returns the characters written so far of one still being streamed (0 otherwise), whether
+        it is edited as the model writes or streamed natively (chat.startStream until chat.stopStream)."""
         text = message.get("text", "")
-        if in_progress(text):
+        if in_progress(text) or streaming:
             return len(text)
+        text = markdown_of(message) or text
         if self._shown.get(key) == text:
             return 0
         edited = " (edited)" if key in self._shown else ""

@@ -25,7 +25,7 @@ from bot.jobs.runners.lines import chat_line, is_about_the_team, shorten
 from bot.jobs.slack_errors import slack_call
 from bot.model.client import ModelBusy, ModelClient, ModelUnavailable, PromptTooLong
 from bot.slack.mrkdwn import escape
-from bot.slack.streaming import SlackStream
+from bot.slack.native_stream import ReplyStream
 from handlers.conversation.reply import converse
 from handlers.qa import answers as qa
 from handlers.text.guards import is_degenerate, trim_loop
@@ -76,7 +76,7 @@ class MentionRunner:
                 stream.finish(texts.REQUEST_TOO_LONG_FOR_MODEL, mrkdwn=True)
         self.delivery.remember(job, stream.posted, stream.text, thread_ts=thread_ts)
 
-    def _answer(self, job: ClaimedJob, request: str, stream: SlackStream, model: ModelClient) -> None:
+    def _answer(self, job: ClaimedJob, request: str, stream: ReplyStream, model: ModelClient) -> None:
         """Every question is looked up in the channel first. What the messages do not answer is declined when it
         is about the team (people, dates, decisions: never invented), and otherwise gets a general answer."""
         answer = self._answer_from_history(job, request, model) if qa.is_question(request) else None
@@ -87,7 +87,7 @@ class MentionRunner:
         else:
             self._converse(job, request, stream, model)
 
-    def _converse(self, job: ClaimedJob, request: str, stream: SlackStream, model: ModelClient) -> None:
+    def _converse(self, job: ClaimedJob, request: str, stream: ReplyStream, model: ModelClient) -> None:
         asker = self.deps.directory.display_name(job.team_id, MentionPayload.of(job).user)
         pieces = converse(request, asker, self._context(job), model=model, place=f"#{job.channel_id}")
         for piece in pieces:
