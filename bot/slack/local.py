@@ -50,12 +50,15 @@ Parlance local mode: you are @you in #general of an emulated Slack workspace (no
   /shortcut NAME [N]         a message shortcut on message N: summarize_thread or translate_message
   /pick <language>           answer the language menu the translate_message shortcut shows
   /home                      open Parlance's App Home tab
+  /agent                     open a new chat in Parlance's Messages tab (the agent view); /channel goes back
   /messages                  the last messages here, with their numbers N
   /thread [N]                reply inside the thread of your last mention (or of message N); /channel goes back
   /help                      this list; /quit leaves (Ctrl-D and Ctrl-C work too)
 The language model loads in the background; the first answer can take a minute on a CPU."""
 
-LOCAL_COMMANDS = ("/react", "/shortcut", "/pick", "/home", "/messages", "/thread", "/channel", "/help", "/quit")
+LOCAL_COMMANDS = (
+    "/react", "/shortcut", "/pick", "/home", "/agent", "/messages", "/thread", "/channel", "/help", "/quit",
+)  # fmt: skip
 
 
 def run_local(
@@ -447,6 +450,8 @@ class ReplyPrinter:
         if in_progress(text) or streaming:
             return len(text)
         text = markdown_of(message) or text
+        if not text and not message.get("files"):
+            return 0  # the root Slack gives a thread in the bot's Messages tab: nothing to read
         if self._shown.get(key) == text:
             return 0
         edited = " (edited)" if key in self._shown else ""
@@ -499,6 +504,7 @@ class LocalSession:
         self._terminal = terminal
         self._thread_ts: str | None = None
         self._last_mention_ts: str | None = None
+        self._agent_thread: tuple[str, str] | None = None  # (your DM with the bot, thread ts) while /agent is open
 
     def read(self, stdin: TextIO) -> None:
         for raw in stdin:
@@ -523,6 +529,7 @@ class LocalSession:
             "/shortcut": lambda: self._shortcut(rest),
             "/pick": lambda: self._pick(rest),
             "/home": self._home,
+            "/agent": self._open_agent,
             "/messages": self._list,
         }
         from bot.slack.listeners import COMMANDS
@@ -543,6 +550,10 @@ class LocalSession:
     def _say(self, line: str) -> None:
         sender = self._sender
         ts = sender.events.next_ts()  # the workspace's clock: one ts for the message and its mention event
+        if self._agent_thread is not None:  # a DM to the agent, in its thread: no mention needed
+            channel, thread_ts = self._agent_thread
+            sender.event(sender.message_event(channel, YOU, line, ts=ts, thread_ts=thread_ts))
+            return
         if line.lower().startswith(("@parlance", "@bot")):
             text = f"<@{BOT_USER}> " + line.split(" ", 1)[1] if " " in line else f"<@{BOT_USER}>"
             sender.event(sender.message_event(CHANNEL, YOU, text, ts=ts, thread_ts=self._thread_ts))
@@ -564,7 +575,17 @@ class LocalSession:
 
     def _leave_thread(self) -> None:
         self._thread_ts = None
+        self._agent_thread = None
         self._terminal.say("(back in #general)")
+
+    def _open_agent(self) -> None:
+        """Opening a chat in the bot's Messages tab: Slack starts a thread in your DM with the bot and tells it
+        (assistant_thread_started); what you type next goes to that thread."""
+        event = self._sender.agent_thread_started_event(YOU)
+        self._sender.event(event)
+        thread = event["assistant_thread"]
+        self._agent_thread = (thread["channel_id"], thread["thread_ts"])
+        self._terminal.say("(you opened a chat with Parlance in its Messages tab; type to it, /channel goes back)")
 
     def _list(self) -> None:
         self._printer.flush()

@@ -186,7 +186,8 @@ class NativeStream:
                 self._on_posted(list(self._posted))
 
     # -- the post-and-update path ----------------------------------------------------------------------------------
-    def _fall_back(self, exc: SlackApiError | None) -> None:
+    def _fall_back(self, exc: SlackApiError | None, *, carry_on: bool = True) -> None:
+        """From here on the post-and-update path writes the reply; `carry_on` hands it what was written so far."""
         if exc is not None:
             logger.info(
                 "job %d: Slack did not take the stream (%s); posting and editing instead",
@@ -203,7 +204,8 @@ class NativeStream:
             on_posted=self._on_posted,
             tag_edits=True,  # a stream cut short never got the metadata its stop would have carried
         )
-        self._fallback.feed(self._text)
+        if carry_on and self._text:
+            self._fallback.feed(self._text)
 
     def _replace(self, text: str, *, mrkdwn: bool) -> list[str]:
         """Writes `text` as the whole reply: over what was streamed (stopped first), or as a new message."""
@@ -213,7 +215,7 @@ class NativeStream:
             except SlackApiError as exc:
                 if not is_refusal(exc):
                     raise
-        self._fall_back(None)
+        self._fall_back(None, carry_on=False)
         assert self._fallback is not None
         return self._fallback.finish(text, mrkdwn=mrkdwn)
 

@@ -255,3 +255,18 @@ def test_ctrl_c_stops_local_mode_cleanly(tmp_path: Path) -> None:
     assert code == 0, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
     session.wait_for("(stopping; Ctrl-C again quits at once)")
+
+
+def test_the_agent_view_in_local_mode_suggests_prompts_and_answers_in_its_thread(tmp_path: Path) -> None:
+    """/agent opens a chat in the bot's Messages tab: its suggested prompts are printed, and what you type next is
+    a DM in that thread, answered there (in-process, so this tree's code is what runs)."""
+    from bot.settings import load_settings
+    from bot.slack.local import run_local
+
+    out = io.StringIO()
+    typed = io.StringIO("/agent\nhelp\n/quit\n")
+    run_local(load_settings(MODEL_URL=NO_MODEL), stdin=typed, stdout=out, workdir=tmp_path)
+    shown = out.getvalue()
+    assert f"parlance suggests ({texts.SUGGESTED_PROMPTS_TITLE}):" in shown
+    assert all(f"  {title}: {message}" in shown for title, message in texts.SUGGESTED_PROMPTS)
+    assert "parlance in thread: " + mrkdwn_to_markdown(texts.HELP).splitlines()[0] in shown

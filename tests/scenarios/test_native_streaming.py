@@ -250,3 +250,13 @@ def test_a_mention_over_socket_mode_streams_natively(emulator, database_url, scr
     finally:
         close()
         parlance.close(timeout=5)
+
+
+def test_an_answer_we_format_ourselves_is_posted_once_not_streamed(slack_with_model, emulator) -> None:
+    """A history question nothing answers: the reply is ours, written at once, never a stream or a placeholder."""
+    ts = "1764370500.000001"
+    question = f"<@{BOT_USER}> what did we decide about the parking permits?"
+    slack_with_model.event(slack_with_model.mention_event(CHANNEL, ALICE, question, ts=ts))
+    wait_until(lambda: [m["text"] for m in _ours(emulator, ts)] == [texts.NOTHING_FOUND], timeout=20)
+    assert [c.args["text"] for c in emulator.calls("chat.postMessage")] == [texts.NOTHING_FOUND]
+    assert emulator.calls("chat.startStream") == []
