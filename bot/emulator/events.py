@@ -196,6 +196,19 @@ class EventFactory:
             "event_ts": self.next_ts(),
         }
 
+    def agent_session_stopped_event(self, channel: str, thread_ts: str, *, user: str) -> dict[str, Any]:
+        """The person pressed the stop button of the agent's session in a thread: Slack ends the bot's open streams
+        there (listed in `streaming_message_ts`) and tells the app, which must stop its work."""
+        stopped = self.workspace.stop_streams(channel, thread_ts) if self.workspace is not None else []
+        return {
+            "type": "agent_session_stopped",
+            "channel": channel,
+            "thread_ts": thread_ts,
+            "streaming_message_ts": stopped,
+            "user": user,
+            "event_ts": self.next_ts(),
+        }
+
     def app_uninstalled_event(self) -> dict[str, Any]:
         """Sent once the app was removed from the workspace (its tokens are already revoked)."""
         return {"type": "app_uninstalled", "event_ts": self.next_ts()}

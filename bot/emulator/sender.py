@@ -85,6 +85,7 @@ class SlackSender:
         self.home_opened_event = self.events.home_opened_event
         self.app_uninstalled_event = self.events.app_uninstalled_event
         self.agent_thread_started_event = self.events.agent_thread_started_event
+        self.agent_session_stopped_event = self.events.agent_session_stopped_event
         self.tokens_revoked_event = self.events.tokens_revoked_event
 
     # ----- what Slack sends ---------------------------------------------------------------------------

@@ -130,7 +130,11 @@ class Delivery:
         return stream
 
     def _native(self, job: ClaimedJob, *, thread_ts: str, user: str | None) -> NativeStream:
-        agent_status.show_loading(client=self._client, channel=job.channel_id, thread_ts=thread_ts)
+        """The agent's session is `processing` (Slack's stop button shows) and its loading status on until the
+        answer starts; once the reply is finished the session is `active` again."""
+        client, channel = self._client, job.channel_id
+        agent_status.start_session(client=client, channel=channel, thread_ts=thread_ts, user=user)
+        agent_status.show_loading(client=client, channel=channel, thread_ts=thread_ts)
         return NativeStream(
             client=self._client,
             channel=job.channel_id,
@@ -139,9 +143,8 @@ class Delivery:
             recipient_team_id=job.team_id,
             recipient_user_id=user,
             on_posted=lambda posted: self.record_replies(job, posted),
-            on_first_text=lambda: agent_status.clear_loading(
-                client=self._client, channel=job.channel_id, thread_ts=thread_ts
-            ),
+            on_first_text=lambda: agent_status.clear_loading(client=client, channel=channel, thread_ts=thread_ts),
+            on_done=lambda: agent_status.end_session(client=client, channel=channel, thread_ts=thread_ts),
         )
 
     def _end_stream(self, job: ClaimedJob, ts: str) -> None:

@@ -79,6 +79,7 @@ class MentionPayload(JobPayload):
     thread_ts: str | None = None  # None: a top-level DM, answered at the top level
     user: str
     text: str
+    stop_requested: bool = False  # the asker pressed Slack's stop button (storage.jobs.request_stop)
 
 
 class HelpPayload(MentionPayload):

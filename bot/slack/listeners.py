@@ -26,7 +26,7 @@ from bot.jobs.enqueue import (
     enqueue_reaction_translation,
     enqueue_reply,
 )
-from bot.jobs.kinds import AgentThreadPayload, SummarizePayload, TranslatePayload
+from bot.jobs.kinds import AgentThreadPayload, JobKind, SummarizePayload, TranslatePayload
 from bot.slack.history import STORED_SUBTYPES, is_from_bot, store_slack_message
 from bot.slack.installs import INSTALL_EVENTS, OAuthInstalls, register_install_listeners
 from bot.slack.privacy import COMMAND as PARLANCE_COMMAND
@@ -43,9 +43,13 @@ from storage import seen_events as event_queries
 logger = logging.getLogger(__name__)
 
 # What Slack must send us; manifest.yml declares the same (tests/unit/test_manifest.py keeps them in step).
-EVENTS = ("app_mention", "message", "reaction_added", "app_home_opened", "assistant_thread_started", *INSTALL_EVENTS)
+EVENTS = (
+    "app_mention", "message", "reaction_added", "app_home_opened", "assistant_thread_started",
+    "agent_session_stopped", *INSTALL_EVENTS,
+)  # fmt: skip
 COMMANDS = ("/summarize", "/translate", SENTIMENT_COMMAND, PARLANCE_COMMAND)
 SHORTCUTS = ("summarize_thread", "translate_message")
+REPLY_KINDS = (JobKind.MENTION.value, JobKind.HELP.value)  # what Slack's stop button stops
 ACTIONS = ("translate_pick",)
 
 
@@ -66,6 +70,7 @@ def register_listeners(
         "reaction_added": listeners.on_reaction_added,
         "app_home_opened": sentiment.on_home_opened,
         "assistant_thread_started": listeners.on_agent_thread_started,  # the bot's Messages tab, as an agent
+        "agent_session_stopped": listeners.on_agent_session_stopped,  # its stop button: answered in the ack
     }
     commands = {
         "/summarize": listeners.on_summarize,
@@ -227,6 +232,23 @@ class Listeners:
                 payload=AgentThreadPayload(user=user, thread_ts=thread_ts),
             )
         self._wake()
+
+    def on_agent_session_stopped(self, body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
+        """Someone pressed the stop button of the bot's session in a thread: the answer being written there (or
+        waiting to be) is marked stopped, and its job ends it honestly. One fast write, done in the ack; Slack
+        has already ended the streams it lists."""
+        channel, thread_ts = event.get("channel"), event.get("thread_ts")
+        if not channel or not thread_ts:
+            return
+        team_id = team_id_of(context)
+        with self._sessions.begin() as session:
+            event_id = body.get("event_id") or f"stop:{channel}:{thread_ts}:{event.get('event_ts')}"
+            if not event_queries.claim_event(session=session, team_id=team_id, event_id=event_id):
+                return
+            stopped = job_queries.request_stop(
+                session=session, team_id=team_id, channel_id=channel, thread_ts=thread_ts, kinds=REPLY_KINDS
+            )
+        logger.info("stop pressed in a thread of %s: %d answer(s) marked stopped", channel, stopped)
 
     # -- shortcuts and actions ---------------------------------------------------------------------------------
     def on_summarize_thread(self, ack: Ack, shortcut: dict[str, Any], context: BoltContext) -> None:

@@ -76,10 +76,11 @@ class NativeStream:
         allowed_users: frozenset[str] = frozenset(),
         on_posted: Callable[[list[str]], None] | None = None,
         on_first_text: Callable[[], None] | None = None,
+        on_done: Callable[[], None] | None = None,
         limit: int = MAX_MARKDOWN,
     ) -> None:
         """`on_first_text` is called once, just before the answer's first text goes to Slack (the loading status
-        is cleared then)."""
+        is cleared then); `on_done` once the reply is finished, however it ended (the session goes `active`)."""
         self._client = client
         self._channel = channel
         self._thread_ts = thread_ts
@@ -88,6 +89,7 @@ class NativeStream:
         self._allowed = allowed_users
         self._on_posted = on_posted
         self._on_first_text = on_first_text
+        self._on_done = on_done
         self._limit = limit
         self._text = ""  # the answer as the model wrote it
         self._sent = ""  # its mention-safe form, as far as it went to Slack (buffered in the helper or sent)
@@ -119,6 +121,13 @@ class NativeStream:
         """Ends the answer. The streamed text ends in a stop that carries the job's metadata (and the closing
         blocks); a different `text` (an answer we formatted, a guard's replacement) is written over what was
         streamed, on the post-and-update path."""
+        try:
+            return self._finish(text, mrkdwn=mrkdwn)
+        finally:
+            if self._on_done is not None:
+                self._on_done()
+
+    def _finish(self, text: str | None, *, mrkdwn: bool) -> list[str]:
         if self._fallback is not None:
             return self._fallback.finish(text, mrkdwn=mrkdwn)
         if (text is not None and text != self._text) or mrkdwn or not self._text.strip():

@@ -205,29 +205,39 @@ def _skip_to_last_attempt(sessions: sessionmaker[Session]) -> None:
 # -- our side fails -----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("native", [True, False], ids=["native-streaming", "post-and-edit"])
 def test_a_web_process_killed_after_acking_a_mention_leaves_one_reply_that_a_fresh_process_edits(
-    emulator, database_url, sessions, tmp_path
+    emulator, database_url, sessions, tmp_path, native: bool
 ):
-    """kill -9 while the model is thinking: the placeholder is in the thread. A fresh process takes the job over
-    when its lease expires and edits that same message; here the model stays away past MODEL_WAIT_SECONDS, so the
-    edit says so, and the job fails with the reason."""
-    settings = {"JOB_LEASE_SECONDS": str(LEASE_SECONDS), "MODEL_WAIT_SECONDS": "10"}
+    """kill -9 while the model is thinking: the loading status (native streaming) or the placeholder is in the
+    thread. A fresh process takes the job over when its lease expires and writes or edits that one reply; here
+    the model stays away past MODEL_WAIT_SECONDS, so it says so, and the job fails with the reason."""
+    settings = {
+        "JOB_LEASE_SECONDS": str(LEASE_SECONDS),
+        "MODEL_WAIT_SECONDS": "10",
+        "NATIVE_STREAMING": str(native).lower(),
+    }
     with ModelServer() as stalling:
         stalling.stalling.set()  # every model call hangs: the mention is mid-answer when the process is killed
         first_env = _env(emulator, database_url, MODEL_URL=stalling.url, **settings)
         with _web(emulator, first_env, tmp_path) as (sender, process):
             mention = _ts()
             assert _mention(sender, "tell me a story about our launch", ts=mention) == (200, 200)
-            [placeholder] = emulator.wait_for("chat.postMessage", timeout=15)
+            thinking = "assistant.threads.setStatus" if native else "chat.postMessage"
+            [shown] = emulator.wait_for(thinking, timeout=15)
             process.kill()  # no shutdown, no hand-back: the job keeps its lease until it expires
             process.wait()
-        assert placeholder.args["text"] == PLACEHOLDER
+        if native:
+            assert shown.args["status"] == texts.LOADING_STATUS and _ok_posts(emulator) == []
+        else:
+            assert shown.args["text"] == PLACEHOLDER
         with _web(emulator, _env(emulator, database_url, **settings), tmp_path):
             wait_until(lambda: _jobs(sessions)[0].state == jobs.FAILED, timeout=40, what="the job given up")
             reply = _answered_once(emulator, sessions, [mention])[mention]
-    assert reply["ts"] == placeholder.response["ts"]
+    if not native:
+        assert reply["ts"] == shown.response["ts"]
     assert reply["text"].startswith(texts.MODEL_GAVE_UP.split("{")[0])
-    assert len(_ok_posts(emulator)) == 1  # the fresh process never posted
+    assert len(_ok_posts(emulator)) == 1  # one message, whichever process wrote it
     [job] = _jobs(sessions)
     assert job.attempts >= 2 and job.last_error.startswith("gave up waiting for the model after")
 

@@ -19,6 +19,7 @@ _EVENT_SCOPES = {
     "reaction_added": "reactions:read",
     "app_home_opened": None,
     "assistant_thread_started": "assistant:write",
+    "agent_session_stopped": "assistant:write",
     "tokens_revoked": None,
     "app_uninstalled": None,
 }

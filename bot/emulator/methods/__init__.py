@@ -36,6 +36,7 @@ METHODS: dict[str, Method] = {
     "chat.stopStream": Method(streams.stop_stream),
     "assistant.threads.setStatus": Method(assistant.set_status),
     "assistant.threads.setSuggestedPrompts": Method(assistant.set_suggested_prompts),
+    "agents.sessions.setStatus": Method(assistant.set_session_status),
     "conversations.history": Method(conversations.history),
     "conversations.replies": Method(conversations.replies),
     "conversations.info": Method(conversations.info),

@@ -1,5 +1,7 @@
-"""assistant.threads.setStatus and assistant.threads.setSuggestedPrompts: the agent's loading status in a thread
-and the prompts its Messages tab suggests, with Slack's argument checks.
+"""assistant.threads.setStatus, assistant.threads.setSuggestedPrompts and agents.sessions.setStatus: the agent's
+loading status in a thread, the prompts its Messages tab suggests, and its session's lifecycle (while a session
+is `processing` Slack shows a stop button, whose click is the agent_session_stopped event), with Slack's
+argument checks.
 
 setStatus needs the channel, the thread and a status ("" clears it), and rotates through at most 10 loading
 messages. setSuggestedPrompts takes one to four prompts, each a title and the message it sends; an agent app
@@ -16,6 +18,8 @@ from bot.emulator.methods.context import MethodContext
 
 MAX_LOADING_MESSAGES = 10
 MAX_PROMPTS = 4
+MAX_SESSION_TITLE = 200
+SESSION_STATUSES = ("active", "processing", "suspended", "closed")
 
 
 def _invalid(pointer: str, problem: str) -> Answer:
@@ -74,3 +78,25 @@ def set_suggested_prompts(ctx: MethodContext, args: dict[str, Any]) -> Answer:
             return error("invalid_thread_ts")
         ws.suggested_prompts[channel_id] = {"title": text_arg(args, "title"), "prompts": copy.deepcopy(prompts)}
     return ok()
+
+
+def set_session_status(ctx: MethodContext, args: dict[str, Any]) -> Answer:
+    """Creates the thread's agent session if needed and sets its status; the title counts only on creation."""
+    absent = [name for name in ("channel_id", "status") if not text_arg(args, name)]
+    if absent:
+        return missing(*absent)
+    status, title = text_arg(args, "status"), text_arg(args, "title")
+    if status not in SESSION_STATUSES:
+        return _invalid("/status", f"must be one of {', '.join(SESSION_STATUSES)}")
+    if len(title) > MAX_SESSION_TITLE:
+        return _invalid("/title", f"must be less than {MAX_SESSION_TITLE + 1} characters")
+    ws = ctx.workspace
+    channel_id, thread_ts = text_arg(args, "channel_id"), text_arg(args, "thread_ts")
+    with ws.lock:
+        if ws.channel(channel_id) is None:
+            return error("channel_not_found")
+        if thread_ts and ws.find(channel_id, thread_ts) is None:
+            return error("invalid_thread_ts")
+        session = ws.agent_sessions.setdefault((channel_id, thread_ts), {"title": title})
+        session["status"] = status
+        return ok(status=status, title=session["title"])
