@@ -81,6 +81,13 @@ class MentionPayload(JobPayload):
     text: str
     stop_requested: bool = False  # the asker pressed Slack's stop button (storage.jobs.request_stop)
 
+    def stored(self) -> dict[str, Any]:
+        """As rows have always held it: the stop mark only once someone pressed stop."""
+        data = super().stored()
+        if not data.get("stop_requested"):
+            data.pop("stop_requested", None)
+        return data
+
 
 class HelpPayload(MentionPayload):
     """A message for the bot whose request is "", "help" or "?": the same fields, answered with the usage text."""

@@ -166,9 +166,7 @@ class NativeStream:
 
     def _append(self, part: str) -> None:
         if self._stream is None:
-            if self._on_first_text is not None and not self._posted:
-                self._on_first_text()
-                self._on_first_text = None
+            self._answer_starts()
             self._stream = self._client.chat_stream(
                 channel=self._channel,
                 thread_ts=self._thread_ts,
@@ -187,6 +185,12 @@ class NativeStream:
         self._stream.stop(metadata=slack_io.reply_metadata(self._job_id), blocks=closing or None)
         self._record()
 
+    def _answer_starts(self) -> None:
+        """The first text goes to Slack now, streamed or posted: the loading status ends (once)."""
+        if self._on_first_text is not None:
+            self._on_first_text()
+            self._on_first_text = None
+
     def _record(self) -> None:
         ts = self._stream.ts if self._stream is not None else None
         if ts and ts not in self._posted:
@@ -197,6 +201,7 @@ class NativeStream:
     # -- the post-and-update path ----------------------------------------------------------------------------------
     def _fall_back(self, exc: SlackApiError | None, *, carry_on: bool = True) -> None:
         """From here on the post-and-update path writes the reply; `carry_on` hands it what was written so far."""
+        self._answer_starts()
         if exc is not None:
             logger.info(
                 "job %d: Slack did not take the stream (%s); posting and editing instead",
