@@ -245,8 +245,11 @@ def test_a_mention_over_socket_mode_streams_natively(emulator, database_url, scr
         }  # fmt: skip
         emulator.wait_socket_ack(emulator.socket_event(mention, event_id="Ev0SOCKSTREAM"))
         [reply] = _stopped(emulator, ts)
-        assert reply["text"] == ANSWER
+        assert reply["text"] == ANSWER and reply["blocks"] == [{"type": "markdown", "text": ANSWER}]
         assert emulator.calls("chat.postMessage") == []
+        statuses = [c.args["status"] for c in emulator.calls("assistant.threads.setStatus")]
+        assert statuses == [texts.LOADING_STATUS, ""]
+        assert [c.args["status"] for c in emulator.calls("agents.sessions.setStatus")] == ["processing", "active"]
     finally:
         close()
         parlance.close(timeout=5)
