@@ -263,3 +263,27 @@ def test_an_answer_we_format_ourselves_is_posted_once_not_streamed(slack_with_mo
     wait_until(lambda: [m["text"] for m in _ours(emulator, ts)] == [texts.NOTHING_FOUND], timeout=20)
     assert [c.args["text"] for c in emulator.calls("chat.postMessage")] == [texts.NOTHING_FOUND]
     assert emulator.calls("chat.startStream") == []
+
+
+def test_a_long_stream_continues_in_new_messages_of_one_markdown_block_each(emulator) -> None:
+    client = WebClient(token=BOT_TOKEN, base_url=emulator.api_url)
+    parent = emulator.add_message(CHANNEL, user=ALICE, text="write a lot")
+    recorded: list[list[str]] = []
+    stream = NativeStream(
+        client=client,
+        channel=CHANNEL,
+        thread_ts=parent,
+        job_id=9,
+        recipient_team_id=TEAM,
+        recipient_user_id=ALICE,
+        on_posted=recorded.append,
+    )
+    for i in range(250):
+        stream.feed(f"Paragraph {i}. " + "words " * 15 + "\n\n")
+    posted = stream.finish()
+    thread = _ours(emulator, parent)
+    assert [m["ts"] for m in thread] == posted == recorded[-1] and len(posted) == 3  # 25,500 characters
+    assert all(len(m["blocks"][0]["text"]) <= 12_000 for m in thread)
+    assert all(m["metadata"] == slack_io.reply_metadata(9) for m in thread)  # each stop tags its message
+    assert "".join(m["text"] for m in thread).count("Paragraph") == 250
+    assert not [c for c in emulator.calls() if not c.ok]
