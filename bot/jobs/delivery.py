@@ -161,7 +161,9 @@ class Delivery:
 
         The recorded ones when there are any. Otherwise, on a retry only (the first attempt costs no extra call),
         whatever Slack holds with this job's metadata: a process can die, or lose its connection, after Slack
-        created the message and before we recorded it. What is found is recorded.
+        created the message and before we recorded it. In a thread, a native stream cut off before its stop has
+        no metadata yet (chat.startStream takes none): the bot's untagged messages there are taken as this job's
+        (`untagged_replies` says why that is safe). What is found is recorded.
         """
         if job.reply_ts:
             return [job.reply_ts, *job.continued_ts]
@@ -175,6 +177,7 @@ class Delivery:
                     thread_ts=thread_ts,
                     job_id=job.id,
                     oldest=oldest_post_of(job),
+                    bot_user_id=self._teams.bot_user_id(current_team.get()),
                 )
         except SlackRefused as problem:
             logger.warning("job %d could not look for an earlier reply (%s); posting a new one", job.id, problem)

@@ -92,15 +92,42 @@ def is_reply_of(message: dict[str, Any], job_id: int) -> bool:
     return metadata.get("event_type") == REPLY_EVENT_TYPE and str(payload.get("job_id")) == str(job_id)
 
 
-def find_job_replies(*, client: WebClient, channel: str, thread_ts: str | None, job_id: int, oldest: str) -> list[str]:
-    """The ts of the messages job `job_id` already posted (by their metadata), oldest first.
+def find_job_replies(
+    *,
+    client: WebClient,
+    channel: str,
+    thread_ts: str | None,
+    job_id: int,
+    oldest: str,
+    bot_user_id: str | None = None,
+) -> list[str]:
+    """The ts of the messages job `job_id` already posted (by their metadata), oldest first; with `bot_user_id`
+    and none tagged, in a thread, the bot's untagged replies there (`untagged_replies`).
 
     A process that died, or lost its connection, between Slack creating a reply and our recording it leaves such
     a message behind; a retry edits it instead of posting a second one. Thread replies are read from the thread,
     top-level posts from the channel's history since `oldest` (just before the job was recorded).
     """
     messages = recent_messages(client=client, channel=channel, thread_ts=thread_ts, oldest=oldest)
-    return [message["ts"] for message in messages if is_reply_of(message, job_id)]
+    tagged = [message["ts"] for message in messages if is_reply_of(message, job_id)]
+    if tagged or not thread_ts or not bot_user_id:
+        return tagged
+    return untagged_replies(messages, thread_ts=thread_ts, bot_user_id=bot_user_id)
+
+
+def untagged_replies(messages: list[dict[str, Any]], *, thread_ts: str, bot_user_id: str) -> list[str]:
+    """The ts of the bot's replies in a thread's `messages` that carry no reply metadata, oldest first.
+
+    Every reply the bot finishes is tagged (posted with its job's metadata, or a stream stopped with it); only a
+    native stream cut off before its stop is not: chat.startStream takes no metadata. The jobs of one thread run
+    one after another, so such a message in a retried job's thread since the job was recorded is that job's."""
+    return [
+        m["ts"]
+        for m in messages
+        if m.get("user") == bot_user_id
+        and m.get("ts") != thread_ts
+        and (m.get("metadata") or {}).get("event_type") != REPLY_EVENT_TYPE
+    ]
 
 
 def recent_messages(*, client: WebClient, channel: str, thread_ts: str | None, oldest: str) -> list[dict[str, Any]]:

@@ -146,6 +146,27 @@ def test_a_stream_that_fails_mid_answer_is_retried_and_leaves_one_reply(slack_wi
     assert [c.args["ts"] for c in emulator.calls("chat.stopStream") if c.ok] == [reply["ts"]]
 
 
+def test_a_connection_dropped_as_the_stream_starts_never_doubles_the_reply(
+    slack_with_model, scripted, emulator
+) -> None:
+    """Slack started the stream but the answer never arrived: chat.startStream is not repeated blindly, the job
+    retries, takes the untagged stream in its thread as its own, stops it and edits it into the answer."""
+    emulator.fail("chat.startStream", status=0, carried_out=True)
+    scripted.enqueue(ANSWER, ANSWER)
+    ts = "1764370600.000001"
+    slack_with_model.event(slack_with_model.mention_event(CHANNEL, ALICE, f"<@{BOT_USER}> tell me things", ts=ts))
+    wait_until(
+        lambda: [m["text"] for m in _ours(emulator, ts)] == [ANSWER] and len(scripted.calls) == 2,
+        timeout=30,
+        what="the retried answer",
+    )
+    time.sleep(0.5)
+    [reply] = _ours(emulator, ts)
+    [start] = emulator.calls("chat.startStream")  # never started again
+    assert start.status == 0 and reply["ts"] == start.response["ts"]
+    assert reply["metadata"] == slack_io.reply_metadata(1)
+
+
 def test_a_stream_that_expires_is_finished_by_editing_it(emulator) -> None:
     client = WebClient(token=BOT_TOKEN, base_url=emulator.api_url)
     parent = emulator.add_message(CHANNEL, user=ALICE, text="write a lot")
