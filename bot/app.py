@@ -124,6 +124,7 @@ def build_parlance(settings: Settings, *, model: ModelClient | None = None, run_
         summary_model_writes=settings.summary_model_writes,
         retention_days=settings.retention_days,
         model_wait=dt.timedelta(seconds=settings.model_wait_seconds),
+        native_streaming=settings.native_streaming,
     )
     runners = Runners(deps)
     metrics = Metrics()

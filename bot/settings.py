@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     # Comma-separated channel ids (C…, G…; `dm` for direct messages) the bot works in; empty: everywhere. Elsewhere
     # it says once that it is not enabled there, and stores nothing (bot/slack/access.py).
     allowed_channels: str = Field(default="", validation_alias="ALLOWED_CHANNELS")
+    # Replies in threads stream through Slack's chat.startStream / appendStream / stopStream; off (or where a
+    # workspace refuses them) they are posted and edited as the model writes.
+    native_streaming: bool = Field(default=True, validation_alias="NATIVE_STREAMING")
 
     @field_validator(
         "slack_bot_token",

@@ -26,6 +26,17 @@ SOMETHING_WENT_WRONG = (
     "Sorry, something went wrong while I was working on that. The error has been logged for the admins."
 )
 
+# The agent's loading status while a reply is on its way (assistant.threads.setStatus), and what it rotates through.
+LOADING_STATUS = "is thinking…"
+LOADING_MESSAGES = ("Reading the conversation…", "Looking through what the team said…", "Writing an answer…")
+# What the bot's Messages tab suggests when someone opens a thread with it (assistant.threads.setSuggestedPrompts).
+SUGGESTED_PROMPTS_TITLE = "Try asking"
+SUGGESTED_PROMPTS = (
+    ("What can you do?", "help"),
+    ("Explain a term", "Explain what a release candidate is, in two sentences."),
+    ("Draft a message", "Help me draft a short, friendly reminder about tomorrow's deadline."),
+)
+STOPPED = "_(stopped)_"  # ends an answer the asker stopped
 MODEL_BUSY = "_My language model is busy or restarting; I'll answer here as soon as it's back._"
 MODEL_GAVE_UP = (  # reason: MODEL_WAS_AWAY or MODEL_WAS_BUSY; waited: "10 minutes"
     "_My language model {reason} for {waited}, so I've stopped waiting to answer this. "

@@ -206,6 +206,32 @@ def record_reply(*, session: Session, job_id: int, reply_ts: str, continued_ts: 
     )
 
 
+def request_stop(*, session: Session, team_id: str, channel_id: str, thread_ts: str, kinds: Collection[str]) -> int:
+    """Marks the unfinished jobs of `kinds` in one thread as stopped by their asker (Slack's stop button): the job
+    running reads it while it writes (`stop_requested`) and ends its answer there; a queued one ends at once.
+    Returns how many were marked. The mark lives in the payload, which the claim hands the runner."""
+    rows = session.scalars(
+        select(Job)
+        .where(
+            Job.team_id == team_id,
+            Job.channel_id == channel_id,
+            Job.thread_ts == thread_ts,
+            Job.kind.in_(list(kinds)),
+            Job.state.in_(UNFINISHED),
+        )
+        .with_for_update()
+    ).all()
+    for job in rows:
+        job.payload = {**job.payload, "stop_requested": True}
+    return len(rows)
+
+
+def stop_requested(*, session: Session, job_id: int) -> bool:
+    """Whether the job's asker stopped it (`request_stop`) since it was claimed."""
+    payload = session.scalar(select(Job.payload).where(Job.id == job_id))
+    return bool(payload and payload.get("stop_requested"))
+
+
 def job_exists(*, session: Session, job_id: int) -> bool:
     """Whether the job's row is still there, locking it until the caller's transaction ends (PostgreSQL), so a
     workspace's uninstall (storage.forgetting.forget_team deletes jobs first) cannot pass in between: what the

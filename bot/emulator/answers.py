@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 # Arguments that carry JSON. Form bodies send them as JSON text, JSON bodies as values.
-JSON_ARGS = ("blocks", "attachments", "metadata", "files", "view")
+JSON_ARGS = ("blocks", "attachments", "metadata", "files", "view", "chunks", "prompts", "loading_messages")
 
 Answer = dict[str, Any]
 

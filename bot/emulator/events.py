@@ -178,6 +178,43 @@ class EventFactory:
             "event_ts": self.next_ts(),
         }
 
+    def agent_thread_started_event(self, user: str, *, channel: str | None = None) -> dict[str, Any]:
+        """The person opened a new thread with the app in its Messages tab (the agent view): Slack starts the thread
+        in their DM with the app (`channel`) and tells the app which thread it is."""
+        ws = self.workspace
+        if ws is None:
+            raise ValueError("an agent thread is started in the emulated workspace: build the factory with one")
+        channel = channel or f"D{user[1:]}"
+        if ws.channel(channel) is None:
+            ws.add_channel(channel, name=user, user=user)
+        me = self.identity
+        root = ws.add(
+            channel, {"type": "message", "user": me.bot_user_id, "bot_id": me.bot_id, "text": "", "ts": ws.next_ts()}
+        )
+        return {
+            "type": "assistant_thread_started",
+            "assistant_thread": {
+                "user_id": user,
+                "context": {"channel_id": None, "team_id": me.team_id, "enterprise_id": None},
+                "channel_id": channel,
+                "thread_ts": root["ts"],
+            },
+            "event_ts": self.next_ts(),
+        }
+
+    def agent_session_stopped_event(self, channel: str, thread_ts: str, *, user: str) -> dict[str, Any]:
+        """The person pressed the stop button of the agent's session in a thread: Slack ends the bot's open streams
+        there (listed in `streaming_message_ts`) and tells the app, which must stop its work."""
+        stopped = self.workspace.stop_streams(channel, thread_ts) if self.workspace is not None else []
+        return {
+            "type": "agent_session_stopped",
+            "channel": channel,
+            "thread_ts": thread_ts,
+            "streaming_message_ts": stopped,
+            "user": user,
+            "event_ts": self.next_ts(),
+        }
+
     def app_uninstalled_event(self) -> dict[str, Any]:
         """Sent once the app was removed from the workspace (its tokens are already revoked)."""
         return {"type": "app_uninstalled", "event_ts": self.next_ts()}

@@ -1,8 +1,9 @@
 """Slack's limits on message content, checked the way chat.postMessage and chat.update check them.
 
 These are the limits a bot hits in practice: long model answers (text over 40,000 characters, a section over
-3,000) and long lists (more than 50 blocks). Real Slack refuses such messages, so the emulator must too, or
-the code that splits long answers would never be tested.
+3,000, a markdown block over 12,000, or a message's markdown blocks over 12,000 together) and long lists (more
+than 50 blocks). Real Slack refuses such messages, so the emulator must too, or the code that splits long answers
+would never be tested.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ MAX_SECTION_TEXT = 3_000
 MAX_SECTION_FIELDS = 10
 MAX_FIELD_TEXT = 2_000
 MAX_HEADER_TEXT = 150
+MAX_MARKDOWN_TEXT = 12_000  # one markdown block, and all of a message's markdown blocks together
 TEXT_TYPES = ("plain_text", "mrkdwn")
 
 
@@ -48,7 +50,17 @@ def _block_problems(block: Any, pointer: str) -> list[str]:
             problems.append(_text_object_problem(field, f"{pointer}/fields/{i}", MAX_FIELD_TEXT))
     elif kind == "header":
         problems.append(_text_object_problem(block.get("text"), f"{pointer}/text", MAX_HEADER_TEXT))
+    elif kind == "markdown":  # its text is a plain string of standard Markdown, not a text object
+        text = block.get("text")
+        if not isinstance(text, str) or not text:
+            problems.append(f"must be more than 0 characters [json-pointer:{pointer}/text]")
+        elif len(text) > MAX_MARKDOWN_TEXT:
+            problems.append(f"must be less than {MAX_MARKDOWN_TEXT + 1} characters [json-pointer:{pointer}/text]")
     return [p for p in problems if p]
+
+
+def markdown_length(blocks: list[Any]) -> int:
+    return sum(len(b.get("text") or "") for b in blocks if isinstance(b, dict) and b.get("type") == "markdown")
 
 
 def check_blocks(blocks: Any, *, limit: int = MAX_BLOCKS) -> Answer | None:
@@ -61,6 +73,8 @@ def check_blocks(blocks: Any, *, limit: int = MAX_BLOCKS) -> Answer | None:
         problems = [f"no more than {limit} items allowed [json-pointer:/blocks]"]
     else:
         problems = [p for i, b in enumerate(blocks) for p in _block_problems(b, f"/blocks/{i}")]
+    if not problems and markdown_length(blocks) > MAX_MARKDOWN_TEXT:
+        return error("msg_blocks_too_long")  # each block fits, together they do not
     if not problems:
         return None
     return error("invalid_blocks", errors=problems, messages=[f"[ERROR] {p}" for p in problems])

@@ -84,6 +84,8 @@ class SlackSender:
         self.reaction_event = self.events.reaction_event
         self.home_opened_event = self.events.home_opened_event
         self.app_uninstalled_event = self.events.app_uninstalled_event
+        self.agent_thread_started_event = self.events.agent_thread_started_event
+        self.agent_session_stopped_event = self.events.agent_session_stopped_event
         self.tokens_revoked_event = self.events.tokens_revoked_event
 
     # ----- what Slack sends ---------------------------------------------------------------------------

@@ -95,6 +95,14 @@ class Workspace:
     shared_files: dict[str, dict[str, Any]] = field(default_factory=dict)
     file_contents: dict[str, bytes] = field(default_factory=dict)
     files_base_url: str = ""
+    # (channel, ts) of each message started with chat.startStream -> "streaming", "stopped" or "expired"
+    streams: dict[tuple[str, str], str] = field(default_factory=dict)
+    streaming_refusal: str | None = None  # the error every chat.startStream gets, e.g. "not_allowed"
+    # (channel, thread_ts) -> the loading status assistant.threads.setStatus shows there
+    thread_status: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    suggested_prompts: dict[str, dict[str, Any]] = field(default_factory=dict)  # channel -> title and prompts
+    # (channel, thread_ts) -> the agent session there: its status ("processing" shows the stop button) and title
+    agent_sessions: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _last_ts: Decimal = Decimal(0)
 
@@ -354,6 +362,32 @@ class Workspace:
                 message = {k: copy.deepcopy(v) for k, v in event.items() if k not in drop}
                 message["type"] = "message"
                 self.add(channel_id, message)
+
+    def is_streaming(self, channel_id: str, ts: str) -> bool:
+        with self.lock:
+            return self.streams.get((channel_id, ts)) == "streaming"
+
+    def stop_streams(self, channel_id: str, thread_ts: str) -> list[str]:
+        """What Slack does when someone presses the stop button: the thread's open streams of the bot end now.
+        Returns their ts (the agent_session_stopped event lists them)."""
+        with self.lock:
+            stopped = [
+                ts
+                for (channel, ts), state in self.streams.items()
+                if channel == channel_id
+                and state == "streaming"
+                and (self.find(channel, ts) or {}).get("thread_ts") == thread_ts
+            ]
+            for ts in stopped:
+                self.streams[(channel_id, ts)] = "stopped"
+            return stopped
+
+    def expire_streams(self) -> None:
+        """Slack ends streams it has not heard from in a while: every stream still open now takes no more text."""
+        with self.lock:
+            for key, state in self.streams.items():
+                if state == "streaming":
+                    self.streams[key] = "expired"
 
     def snapshot(self, value: Any) -> Any:
         """A deep copy taken under the lock, so callers never see (or cause) half-made changes."""

@@ -17,11 +17,14 @@ import logging
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import texts
 from bot.jobs.slack_errors import SlackRefused, slack_call
+from bot.slack import agent_status
 from bot.slack import delivery as slack_io
+from bot.slack.native_stream import NativeStream, ReplyStream
 from bot.slack.streaming import SlackStream
 from bot.slack.teams import Teams, current_team
 from storage import jobs as job_queries
@@ -43,10 +46,13 @@ def oldest_post_of(job: ClaimedJob) -> str:
 
 
 class Delivery:
-    def __init__(self, *, client: WebClient, sessions: sessionmaker[Session], teams: Teams) -> None:
+    def __init__(
+        self, *, client: WebClient, sessions: sessionmaker[Session], teams: Teams, native_streaming: bool = True
+    ) -> None:
         self._client = client
         self._sessions = sessions
         self._teams = teams
+        self._native_streaming = native_streaming  # NATIVE_STREAMING
 
     def reply_in_thread(self, job: ClaimedJob, text: str, *, thread_ts: str | None = None, note: bool = False) -> None:
         """Posts once per job: a retried job edits the reply it already posted instead of posting again. A `note`
@@ -74,6 +80,7 @@ class Delivery:
                     user=payload["user"],
                     text=text,
                     blocks=blocks,
+                    as_markdown=blocks is None,
                 )
         self.tell_if_queued(job, thread_ts=None)
 
@@ -93,12 +100,23 @@ class Delivery:
                 thread_ts=thread_ts or job.payload.get("thread_ts"),
             )
 
-    def stream_reply(self, job: ClaimedJob, *, thread_ts: str | None, showing: str | None) -> SlackStream:
-        """A reply the model's answer is streamed into: the placeholder is posted (and recorded) first, so a retry
-        finds that one message and edits it, and the thread ends with exactly one reply. `showing`: what the
-        earlier attempt's message already says (the busy note), left in place until the answer comes."""
+    def stream_reply(self, job: ClaimedJob, *, thread_ts: str | None, showing: str | None) -> ReplyStream:
+        """A reply the model's answer is streamed into, written once however often the job is tried.
+
+        In a thread, on a first attempt and with NATIVE_STREAMING on, Slack's own streaming carries it: the agent's
+        loading status shows until the answer starts, the streamed message is recorded as soon as it exists and
+        its stop carries the job's metadata. Otherwise (and whenever Slack will not stream, bot/slack/native_stream)
+        a placeholder is posted (and recorded) first and edited as the model writes. A retry edits what the
+        earlier attempt left (a stream it started is stopped first), so the thread ends with exactly one reply.
+        `showing`: what the earlier attempt's message already says (the busy note), left in place until the
+        answer comes."""
+        user = job.payload.get("user")
         with slack_call():
             earlier = self.earlier_replies(job, thread_ts=thread_ts)
+            if self._native_streaming and thread_ts and not earlier:
+                return self._native(job, thread_ts=thread_ts, user=user if isinstance(user, str) else None)
+            for ts in earlier:
+                self._end_stream(job, ts)
             stream = SlackStream(
                 client=self._client,
                 channel=job.channel_id,
@@ -106,16 +124,46 @@ class Delivery:
                 job_id=job.id,
                 existing=earlier,
                 on_posted=lambda posted: self.record_replies(job, posted),
+                tag_edits=bool(earlier),
             )
             stream.start(showing=showing)
         return stream
+
+    def _native(self, job: ClaimedJob, *, thread_ts: str, user: str | None) -> NativeStream:
+        """The agent's session is `processing` (Slack's stop button shows) and its loading status on until the
+        answer starts; once the reply is finished the session is `active` again."""
+        client, channel = self._client, job.channel_id
+        agent_status.start_session(client=client, channel=channel, thread_ts=thread_ts, user=user)
+        agent_status.show_loading(client=client, channel=channel, thread_ts=thread_ts)
+        return NativeStream(
+            client=self._client,
+            channel=job.channel_id,
+            thread_ts=thread_ts,
+            job_id=job.id,
+            recipient_team_id=job.team_id,
+            recipient_user_id=user,
+            on_posted=lambda posted: self.record_replies(job, posted),
+            on_first_text=lambda: agent_status.clear_loading(client=client, channel=channel, thread_ts=thread_ts),
+            on_done=lambda: agent_status.end_session(client=client, channel=channel, thread_ts=thread_ts),
+        )
+
+    def _end_stream(self, job: ClaimedJob, ts: str) -> None:
+        """An earlier attempt's reply may still be streaming (the process died mid-answer): stop it so it can be
+        edited. A reply that is not streaming (posted, stopped, or expired) answers with an error, which is fine."""
+        try:
+            self._client.chat_stopStream(channel=job.channel_id, ts=ts)
+        except SlackApiError:
+            return
+        logger.info("job %d stopped the stream an earlier attempt left open", job.id)
 
     def earlier_replies(self, job: ClaimedJob, *, thread_ts: str | None) -> list[str]:
         """The messages this job already posted, first one first, for a retry to edit instead of posting again.
 
         The recorded ones when there are any. Otherwise, on a retry only (the first attempt costs no extra call),
         whatever Slack holds with this job's metadata: a process can die, or lose its connection, after Slack
-        created the message and before we recorded it. What is found is recorded.
+        created the message and before we recorded it. In a thread, a native stream cut off before its stop has
+        no metadata yet (chat.startStream takes none): the bot's untagged messages there are taken as this job's
+        (`untagged_replies` says why that is safe). What is found is recorded.
         """
         if job.reply_ts:
             return [job.reply_ts, *job.continued_ts]
@@ -129,6 +177,7 @@ class Delivery:
                     thread_ts=thread_ts,
                     job_id=job.id,
                     oldest=oldest_post_of(job),
+                    bot_user_id=self._teams.bot_user_id(current_team.get()),
                 )
         except SlackRefused as problem:
             logger.warning("job %d could not look for an earlier reply (%s); posting a new one", job.id, problem)
@@ -192,13 +241,21 @@ class Delivery:
         posted: list[str] = []
         with slack_call():
             for index, chunk in enumerate(slack_io.split_for_slack(text)):
+                blocks = slack_io.as_markdown_blocks(chunk)
                 if index < len(existing):
-                    slack_io.update_message(client=self._client, channel=job.channel_id, ts=existing[index], text=chunk)
+                    slack_io.update_message(
+                        client=self._client, channel=job.channel_id, ts=existing[index], text=chunk, blocks=blocks
+                    )
                     posted.append(existing[index])
                     continue
                 posted.extend(
                     slack_io.post_in_thread(
-                        client=self._client, channel=job.channel_id, thread_ts=thread_ts, text=chunk, job_id=job.id
+                        client=self._client,
+                        channel=job.channel_id,
+                        thread_ts=thread_ts,
+                        text=chunk,
+                        job_id=job.id,
+                        blocks=blocks,
                     )
                 )
                 self.record_replies(job, posted)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from bot.jobs.kinds import (
+    AgentThreadPayload,
     HelpPayload,
     JobPayload,
     MentionPayload,
@@ -108,6 +109,14 @@ def enqueue_home_view(
 ) -> None:
     """One App Home refresh per app_home_opened event."""
     key = f"home:{team_id}:{event_id}" if event_id else None
+    enqueue_job(session=session, team_id=team_id, channel_id=channel_id, payload=payload, dedupe_key=key)
+
+
+def enqueue_agent_thread(
+    *, session: Session, team_id: str, channel_id: str, event_id: str | None, payload: AgentThreadPayload
+) -> None:
+    """One set of suggested prompts per assistant_thread_started event."""
+    key = f"agent-thread:{team_id}:{event_id}" if event_id else None
     enqueue_job(session=session, team_id=team_id, channel_id=channel_id, payload=payload, dedupe_key=key)
 
 

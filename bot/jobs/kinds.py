@@ -31,6 +31,7 @@ class JobKind(StrEnum):
     SENTIMENT_COMMAND = "sentiment_command"  # /sentiment daily|weekly|status: they need the caller's time zone
     SENTIMENT_HOME = "sentiment_home"  # the App Home tab was opened: publish the channels' trends
     SENTIMENT_DIGEST = "sentiment_digest"  # a claimed digest to post (the clock, or /sentiment now)
+    AGENT_THREAD = "agent_thread"  # someone opened a thread in the bot's Messages tab: suggest what to ask
 
 
 class InvalidPayload(ValueError):
@@ -78,6 +79,14 @@ class MentionPayload(JobPayload):
     thread_ts: str | None = None  # None: a top-level DM, answered at the top level
     user: str
     text: str
+    stop_requested: bool = False  # the asker pressed Slack's stop button (storage.jobs.request_stop)
+
+    def stored(self) -> dict[str, Any]:
+        """As rows have always held it: the stop mark only once someone pressed stop."""
+        data = super().stored()
+        if not data.get("stop_requested"):
+            data.pop("stop_requested", None)
+        return data
 
 
 class HelpPayload(MentionPayload):
@@ -162,6 +171,16 @@ class SentimentDigestPayload(JobPayload):
     response_url: str | None = None
 
 
+class AgentThreadPayload(JobPayload):
+    """A thread `user` opened with the bot (assistant_thread_started), in the job's DM channel, for the prompts
+    the bot suggests there."""
+
+    kind = JobKind.AGENT_THREAD
+
+    user: str
+    thread_ts: str
+
+
 PAYLOADS: Mapping[str, type[JobPayload]] = {
     model.kind: model
     for model in (
@@ -172,6 +191,7 @@ PAYLOADS: Mapping[str, type[JobPayload]] = {
         SentimentCommandPayload,
         SentimentHomePayload,
         SentimentDigestPayload,
+        AgentThreadPayload,
     )
 }
 

@@ -20,6 +20,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.webhook import WebhookClient
 
+from bot.slack.answer_blocks import fallback_text, markdown_blocks, mrkdwn_to_markdown
 from handlers.text import markup
 
 logger = logging.getLogger(__name__)
@@ -68,7 +69,14 @@ REPLY_EVENT_TYPE = "parlance_reply"
 # Calls that create something each time they are made. When the connection breaks after Slack carried one out,
 # doing it again would post twice, so these are never repeated blindly (see RepeatableCallsRetryHandler).
 NOT_REPEATABLE = frozenset(
-    {"chat.postMessage", "chat.postEphemeral", "chat.scheduleMessage", "files.completeUploadExternal"}
+    {
+        "chat.postMessage",
+        "chat.postEphemeral",
+        "chat.scheduleMessage",
+        "files.completeUploadExternal",
+        "chat.startStream",  # starts a new streaming message each time
+        "chat.appendStream",  # appends the same text again
+    }
 )
 LOOKUP_PAGES = 5  # how far back a retry looks for what it posted before: 5 pages of 200 messages
 
@@ -84,15 +92,42 @@ def is_reply_of(message: dict[str, Any], job_id: int) -> bool:
     return metadata.get("event_type") == REPLY_EVENT_TYPE and str(payload.get("job_id")) == str(job_id)
 
 
-def find_job_replies(*, client: WebClient, channel: str, thread_ts: str | None, job_id: int, oldest: str) -> list[str]:
-    """The ts of the messages job `job_id` already posted (by their metadata), oldest first.
+def find_job_replies(
+    *,
+    client: WebClient,
+    channel: str,
+    thread_ts: str | None,
+    job_id: int,
+    oldest: str,
+    bot_user_id: str | None = None,
+) -> list[str]:
+    """The ts of the messages job `job_id` already posted (by their metadata), oldest first; with `bot_user_id`
+    and none tagged, in a thread, the bot's untagged replies there (`untagged_replies`).
 
     A process that died, or lost its connection, between Slack creating a reply and our recording it leaves such
     a message behind; a retry edits it instead of posting a second one. Thread replies are read from the thread,
     top-level posts from the channel's history since `oldest` (just before the job was recorded).
     """
     messages = recent_messages(client=client, channel=channel, thread_ts=thread_ts, oldest=oldest)
-    return [message["ts"] for message in messages if is_reply_of(message, job_id)]
+    tagged = [message["ts"] for message in messages if is_reply_of(message, job_id)]
+    if tagged or not thread_ts or not bot_user_id:
+        return tagged
+    return untagged_replies(messages, thread_ts=thread_ts, bot_user_id=bot_user_id)
+
+
+def untagged_replies(messages: list[dict[str, Any]], *, thread_ts: str, bot_user_id: str) -> list[str]:
+    """The ts of the bot's replies in a thread's `messages` that carry no reply metadata, oldest first.
+
+    Every reply the bot finishes is tagged (posted with its job's metadata, or a stream stopped with it); only a
+    native stream cut off before its stop is not: chat.startStream takes no metadata. The jobs of one thread run
+    one after another, so such a message in a retried job's thread since the job was recorded is that job's."""
+    return [
+        m["ts"]
+        for m in messages
+        if m.get("user") == bot_user_id
+        and m.get("ts") != thread_ts
+        and (m.get("metadata") or {}).get("event_type") != REPLY_EVENT_TYPE
+    ]
 
 
 def recent_messages(*, client: WebClient, channel: str, thread_ts: str | None, oldest: str) -> list[dict[str, Any]]:
@@ -128,13 +163,30 @@ class RepeatableCallsRetryHandler(ConnectionErrorRetryHandler):
         return super()._can_retry(state=state, request=request, response=response, error=error)
 
 
+def as_markdown_blocks(mrkdwn: str) -> list[dict[str, Any]]:
+    """Text we formatted as mrkdwn (and made mention-safe) as the markdown block it is shown with."""
+    return markdown_blocks(neutralize_mentions(mrkdwn_to_markdown(mrkdwn)))
+
+
 def post_in_thread(
-    *, client: WebClient, channel: str, thread_ts: str | None, text: str, job_id: int | None = None
+    *,
+    client: WebClient,
+    channel: str,
+    thread_ts: str | None,
+    text: str,
+    job_id: int | None = None,
+    blocks: list[dict[str, Any]] | None = None,
+    as_markdown: bool = False,
 ) -> list[str]:
-    """Posts `text` (split when long) and returns the ts of each message posted, first one first."""
+    """Posts `text` (split when long) and returns the ts of each message posted, first one first. `blocks` go with
+    a text that fits one message; `as_markdown` shows each message's mrkdwn `text` as a markdown block."""
     posted: list[str] = []
     for chunk in split_for_slack(text):
         kwargs: dict[str, Any] = {"channel": channel, "text": chunk, "unfurl_links": False, "unfurl_media": False}
+        if blocks is not None:
+            kwargs["blocks"] = blocks
+        elif as_markdown and chunk.strip():
+            kwargs["blocks"] = as_markdown_blocks(chunk)
         if thread_ts:
             kwargs["thread_ts"] = thread_ts
         if job_id is not None:
@@ -144,8 +196,23 @@ def post_in_thread(
     return posted
 
 
-def update_message(*, client: WebClient, channel: str, ts: str, text: str) -> None:
-    client.chat_update(channel=channel, ts=ts, text=text)
+def update_message(
+    *,
+    client: WebClient,
+    channel: str,
+    ts: str,
+    text: str,
+    blocks: list[dict[str, Any]] | None = None,
+    job_id: int | None = None,
+) -> None:
+    """Edits a message of ours. `blocks` replace its blocks ([] clears them, None leaves them); `job_id` (re)tags it
+    with the job's metadata, for a message that was started without any (a native stream, bot/slack/native_stream)."""
+    kwargs: dict[str, Any] = {"channel": channel, "ts": ts, "text": fallback_text(text)}
+    if blocks is not None:
+        kwargs["blocks"] = blocks
+    if job_id is not None:
+        kwargs["metadata"] = reply_metadata(job_id)
+    client.chat_update(**kwargs)
 
 
 def delete_message(*, client: WebClient, channel: str, ts: str) -> None:
@@ -166,11 +233,15 @@ def respond_ephemeral(
     text: str,
     thread_ts: str | None = None,
     blocks: list[dict[str, Any]] | None = None,
+    as_markdown: bool = False,
 ) -> None:
-    """Answers only the caller: through the command's response_url when we have one, else chat.postEphemeral."""
+    """Answers only the caller: through the command's response_url when we have one, else chat.postEphemeral.
+    `blocks` go with the last message; `as_markdown` shows each message's mrkdwn `text` as a markdown block."""
     chunks = split_for_slack(text)
     for index, chunk in enumerate(chunks):
         extra: dict[str, Any] = {"blocks": blocks} if blocks and index == len(chunks) - 1 else {}
+        if not extra and as_markdown and chunk.strip():
+            extra = {"blocks": as_markdown_blocks(chunk)}
         if response_url:
             webhook = WebhookClient(response_url, retry_handlers=client.retry_handlers)
             result = webhook.send(text=chunk, response_type="ephemeral", **extra)

@@ -51,6 +51,7 @@ BOT_SCOPES = (
     "files:write",
     "files:read",
     "channels:read",
+    "assistant:write",
 )
 
 

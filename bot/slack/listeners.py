@@ -19,8 +19,14 @@ from slack_bolt import Ack, App, BoltContext
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import texts
-from bot.jobs.enqueue import enqueue_for_command, enqueue_for_interaction, enqueue_reaction_translation, enqueue_reply
-from bot.jobs.kinds import SummarizePayload, TranslatePayload
+from bot.jobs.enqueue import (
+    enqueue_agent_thread,
+    enqueue_for_command,
+    enqueue_for_interaction,
+    enqueue_reaction_translation,
+    enqueue_reply,
+)
+from bot.jobs.kinds import AgentThreadPayload, JobKind, SummarizePayload, TranslatePayload
 from bot.slack.access import ChannelAccess
 from bot.slack.history import STORED_SUBTYPES, is_from_bot, store_slack_message
 from bot.slack.installs import INSTALL_EVENTS, OAuthInstalls, register_install_listeners
@@ -38,9 +44,13 @@ from storage import seen_events as event_queries
 logger = logging.getLogger(__name__)
 
 # What Slack must send us; manifest.yml declares the same (tests/unit/test_manifest.py keeps them in step).
-EVENTS = ("app_mention", "message", "reaction_added", "app_home_opened", *INSTALL_EVENTS)
+EVENTS = (
+    "app_mention", "message", "reaction_added", "app_home_opened", "assistant_thread_started",
+    "agent_session_stopped", *INSTALL_EVENTS,
+)  # fmt: skip
 COMMANDS = ("/summarize", "/translate", SENTIMENT_COMMAND, PARLANCE_COMMAND)
 SHORTCUTS = ("summarize_thread", "translate_message")
+REPLY_KINDS = (JobKind.MENTION.value, JobKind.HELP.value)  # what Slack's stop button stops
 ACTIONS = ("translate_pick",)
 
 
@@ -65,6 +75,8 @@ def register_listeners(
         "message": listeners.on_message,
         "reaction_added": listeners.on_reaction_added,
         "app_home_opened": sentiment.on_home_opened,
+        "assistant_thread_started": listeners.on_agent_thread_started,  # the bot's Messages tab, as an agent
+        "agent_session_stopped": listeners.on_agent_session_stopped,  # its stop button: answered in the ack
     }
     commands = {
         "/summarize": listeners.on_summarize,
@@ -209,6 +221,40 @@ class Listeners:
                 return
             enqueue_reaction_translation(session=session, team_id=team_id, channel_id=channel, payload=payload)
         self._wake()
+
+    def on_agent_thread_started(self, body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
+        """Someone opened a thread with the bot in its Messages tab: the suggested prompts are set after the ack.
+        What they then write in the thread is a DM message, answered like a mention (`_store_new`)."""
+        thread = event.get("assistant_thread") or {}
+        channel, thread_ts, user = thread.get("channel_id"), thread.get("thread_ts"), thread.get("user_id")
+        if not channel or not thread_ts or not user:
+            return
+        with self._sessions.begin() as session:
+            enqueue_agent_thread(
+                session=session,
+                team_id=team_id_of(context),
+                channel_id=channel,
+                event_id=body.get("event_id"),
+                payload=AgentThreadPayload(user=user, thread_ts=thread_ts),
+            )
+        self._wake()
+
+    def on_agent_session_stopped(self, body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
+        """Someone pressed the stop button of the bot's session in a thread: the answer being written there (or
+        waiting to be) is marked stopped, and its job ends it honestly. One fast write, done in the ack; Slack
+        has already ended the streams it lists."""
+        channel, thread_ts = event.get("channel"), event.get("thread_ts")
+        if not channel or not thread_ts:
+            return
+        team_id = team_id_of(context)
+        with self._sessions.begin() as session:
+            event_id = body.get("event_id") or f"stop:{channel}:{thread_ts}:{event.get('event_ts')}"
+            if not event_queries.claim_event(session=session, team_id=team_id, event_id=event_id):
+                return
+            stopped = job_queries.request_stop(
+                session=session, team_id=team_id, channel_id=channel, thread_ts=thread_ts, kinds=REPLY_KINDS
+            )
+        logger.info("stop pressed in a thread of %s: %d answer(s) marked stopped", channel, stopped)
 
     # -- shortcuts and actions ---------------------------------------------------------------------------------
     def on_summarize_thread(self, ack: Ack, shortcut: dict[str, Any], context: BoltContext) -> None:

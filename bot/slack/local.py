@@ -53,6 +53,7 @@ Parlance local mode: you are @you in #general of an emulated Slack workspace (no
   /shortcut NAME [N]         a message shortcut on message N: summarize_thread or translate_message
   /pick <language>           answer the language menu the translate_message shortcut shows
   /home                      open Parlance's App Home tab
+  /agent                     open a new chat in Parlance's Messages tab (the agent view); /channel goes back
   /messages                  the last messages here, with their numbers N
   /thread [N]                reply inside the thread of your last mention (or of message N); /channel goes back
   /help                      this list; /quit leaves (Ctrl-D and Ctrl-C work too)
@@ -64,6 +65,7 @@ LOCAL_COMMANDS = (
     "/shortcut",
     "/pick",
     "/home",
+    "/agent",
     "/messages",
     "/thread",
     "/channel",
@@ -317,6 +319,11 @@ def in_progress(text: str) -> bool:
     return text == PLACEHOLDER or text.endswith(TYPING)
 
 
+def markdown_of(message: dict[str, Any]) -> str:
+    """The Markdown a message's markdown blocks show (what Slack renders in place of its `text`), or ""."""
+    return "".join(str(b.get("text", "")) for b in message.get("blocks") or [] if b.get("type") == "markdown")
+
+
 def blocks_text(blocks: list[dict[str, Any]]) -> list[str]:
     """Block Kit as lines of text: what a view or a message with blocks says, without its layout."""
     lines: list[str] = []
@@ -356,6 +363,7 @@ class ReplyPrinter:
         self._order: list[tuple[str, str]] = []
         self._shown: dict[tuple[str, str], str] = {}
         self._seen_ephemerals = 0
+        self._prompts_shown: dict[str, dict[str, Any]] = {}
         self._home_id: str | None = None
         self.picker: Picker | None = None
         self._stop = threading.Event()
@@ -409,6 +417,9 @@ class ReplyPrinter:
             history = {channel: copy.deepcopy(messages) for channel, messages in ws.history.items()}
             ephemerals = copy.deepcopy(ws.ephemerals[self._seen_ephemerals :])
             home = copy.deepcopy(ws.home_views.get(YOU))
+            streaming = {key for key, state in ws.streams.items() if state == "streaming"}
+            statuses = [copy.deepcopy(status) for status in ws.thread_status.values()]
+            prompts = copy.deepcopy(ws.suggested_prompts)
         with self._lock:
             writing = 0
             present: set[tuple[str, str]] = set()
@@ -420,11 +431,23 @@ class ReplyPrinter:
                         self._order.append(key)
                         self._numbers[key] = len(self._order)
                     if message.get("user") == BOT_USER or message.get("bot_id"):
-                        writing += self._show_message(key, message)
+                        writing += self._show_message(key, message, streaming=key in streaming)
             for key in [k for k in self._shown if k not in present]:
                 self._terminal.say(f"(parlance deleted message [{self._numbers[key]}])")
                 del self._shown[key]
             self._terminal.status("writing", f"parlance is writing ({writing} characters so far)" if writing else None)
+            thinking = next(iter(statuses), None)  # assistant.threads.setStatus, until the answer starts
+            self._terminal.status(
+                "thinking",
+                f"parlance {thinking['status']} ({' · '.join(thinking['loading_messages'])})"
+                if thinking and thinking["loading_messages"]
+                else (f"parlance {thinking['status']}" if thinking else None),
+            )
+            for channel, suggested in prompts.items():
+                if self._prompts_shown.get(channel) != suggested:
+                    self._prompts_shown[channel] = suggested
+                    listed = "\n".join(f"  {p['title']}: {p['message']}" for p in suggested["prompts"])
+                    self._terminal.say(f"parlance suggests ({suggested.get('title') or 'try asking'}):\n{listed}")
             for ephemeral in ephemerals:
                 self._show_ephemeral(ephemeral)
             self._seen_ephemerals += len(ephemerals)
@@ -433,12 +456,16 @@ class ReplyPrinter:
                 lines = "\n".join(blocks_text(home.get("blocks", []))).splitlines()
                 self._terminal.say("parlance App Home (your Home tab):\n" + "\n".join("  " + li for li in lines))
 
-    def _show_message(self, key: tuple[str, str], message: dict[str, Any]) -> int:
-        """Prints a bot message that is final and not shown as it is now; returns the characters written so far
-        of one still being streamed (0 otherwise)."""
+    def _show_message(self, key: tuple[str, str], message: dict[str, Any], *, streaming: bool = False) -> int:
+        """Prints a bot message that is final and not shown as it is now (its markdown block when it has one: what
+        Slack shows); returns the characters written so far of one still being streamed (0 otherwise), whether
+        it is edited as the model writes or streamed natively (chat.startStream until chat.stopStream)."""
         text = message.get("text", "")
-        if in_progress(text):
+        if in_progress(text) or streaming:
             return len(text)
+        text = markdown_of(message) or text
+        if not text and not message.get("files"):
+            return 0  # the root Slack gives a thread in the bot's Messages tab: nothing to read
         if self._shown.get(key) == text:
             return 0
         edited = " (edited)" if key in self._shown else ""
@@ -491,6 +518,7 @@ class LocalSession:
         self._terminal = terminal
         self._thread_ts: str | None = None
         self._last_mention_ts: str | None = None
+        self._agent_thread: tuple[str, str] | None = None  # (your DM with the bot, thread ts) while /agent is open
 
     def read(self, stdin: TextIO) -> None:
         for raw in stdin:
@@ -516,6 +544,7 @@ class LocalSession:
             "/shortcut": lambda: self._shortcut(rest),
             "/pick": lambda: self._pick(rest),
             "/home": self._home,
+            "/agent": self._open_agent,
             "/messages": self._list,
         }
         from bot.slack.listeners import COMMANDS
@@ -536,6 +565,10 @@ class LocalSession:
     def _say(self, line: str) -> None:
         sender = self._sender
         ts = sender.events.next_ts()  # the workspace's clock: one ts for the message and its mention event
+        if self._agent_thread is not None:  # a DM to the agent, in its thread: no mention needed
+            channel, thread_ts = self._agent_thread
+            sender.event(sender.message_event(channel, YOU, line, ts=ts, thread_ts=thread_ts))
+            return
         if line.lower().startswith(("@parlance", "@bot")):
             text = f"<@{BOT_USER}> " + line.split(" ", 1)[1] if " " in line else f"<@{BOT_USER}>"
             sender.event(sender.message_event(CHANNEL, YOU, text, ts=ts, thread_ts=self._thread_ts))
@@ -572,7 +605,17 @@ class LocalSession:
 
     def _leave_thread(self) -> None:
         self._thread_ts = None
+        self._agent_thread = None
         self._terminal.say("(back in #general)")
+
+    def _open_agent(self) -> None:
+        """Opening a chat in the bot's Messages tab: Slack starts a thread in your DM with the bot and tells it
+        (assistant_thread_started); what you type next goes to that thread."""
+        event = self._sender.agent_thread_started_event(YOU)
+        self._sender.event(event)
+        thread = event["assistant_thread"]
+        self._agent_thread = (thread["channel_id"], thread["thread_ts"])
+        self._terminal.say("(you opened a chat with Parlance in its Messages tab; type to it, /channel goes back)")
 
     def _list(self) -> None:
         self._printer.flush()

@@ -5,16 +5,22 @@ Edits are spaced at least `interval` seconds apart (chat.update allows about 50 
 never runs into Slack's rate limits; the final text is always written, whatever the spacing. A retried job hands
 in the messages its earlier attempt posted: they are edited in turn, and those the final answer no longer needs
 (it came out shorter) are deleted, so the thread holds the answer once and nothing of the attempt before.
+
+Each message shows its part of the answer as a `markdown` block (bot/slack/answer_blocks.py), with the mrkdwn
+rendering as its `text`; a part is at most one block's 12,000 characters. This is the post-and-update path:
+bot/slack/native_stream.py streams natively where Slack allows it and falls back to this where it does not.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from slack_sdk import WebClient
 
 from bot.slack import delivery as slack_io
+from bot.slack.answer_blocks import MAX_MARKDOWN, closing_blocks, markdown_blocks, mrkdwn_to_markdown
 from bot.slack.mrkdwn import to_mrkdwn
 
 PLACEHOLDER = "_Thinking…_"
@@ -22,6 +28,7 @@ TYPING = " …"
 
 
 def safe_mrkdwn(markdown: str, *, allowed_users: frozenset[str] = frozenset()) -> str:
+    """The model's Markdown as mention-safe mrkdwn: a message's `text` beside its markdown block."""
     return slack_io.neutralize_mentions(to_mrkdwn(markdown), allowed_users=allowed_users)
 
 
@@ -35,12 +42,14 @@ class SlackStream:
         job_id: int | None,
         existing: Sequence[str] = (),
         interval: float = 1.2,
-        limit: int = slack_io.MAX_CHUNK,
-        render: Callable[[str], str] = safe_mrkdwn,
+        limit: int = MAX_MARKDOWN,
+        allowed_users: frozenset[str] = frozenset(),
         on_posted: Callable[[list[str]], None] | None = None,
+        tag_edits: bool = False,
     ) -> None:
         """`on_posted` is called with every message the reply now consists of, first one first, whenever that
-        changes (a message posted or deleted), so the caller can record them for a retry."""
+        changes (a message posted or deleted), so the caller can record them for a retry. `tag_edits`: the
+        `existing` messages may lack the job's metadata (a native stream that was cut short), so edits add it."""
         self._client = client
         self._on_posted = on_posted
         self._channel = channel
@@ -48,11 +57,13 @@ class SlackStream:
         self._job_id = job_id
         self._interval = interval
         self._limit = limit
-        self._render = render
+        self._allowed = allowed_users
+        self._tag_edits = tag_edits
         self._posted: list[str] = list(existing)  # what an earlier attempt of the job posted: edited, not reposted
-        self._shown: list[str] = []
+        self._shown: list[tuple[str, str]] = []  # each message's text and markdown, as last written
         self._text = ""
         self._last_edit = 0.0
+        self._final_count = 0  # while the finished answer is written: how many messages it takes
 
     @property
     def text(self) -> str:
@@ -65,13 +76,14 @@ class SlackStream:
     def start(self, placeholder: str = PLACEHOLDER, *, showing: str | None = None) -> str:
         """Shows the user we are on it; reuses the message a previous attempt of the same job posted. `showing`:
         what that message already says (a note that the model is busy), left in place until the answer comes."""
+        shown = (placeholder, "")
         if not self._posted:
-            self._append(self._post(placeholder))
-        elif showing is not None:
-            placeholder = showing
+            self._append(self._post(shown))
+        elif showing is not None:  # as show_note wrote it, so the same note is not written again
+            shown = (showing, slack_io.neutralize_mentions(mrkdwn_to_markdown(showing)))
         else:
-            self._edit(0, placeholder)
-        self._shown = [placeholder]
+            self._edit(0, shown)
+        self._shown = [shown]
         self._last_edit = time.monotonic()
         return self._posted[0]
 
@@ -93,18 +105,34 @@ class SlackStream:
         showing is not written again."""
         self.finish(text, mrkdwn=True)
 
-    def _show(self, *, final: bool, mrkdwn: bool = False) -> None:
-        rendered = slack_io.neutralize_mentions(self._text) if mrkdwn else self._render(self._text)
-        chunks = slack_io.split_for_slack(rendered or "…", self._limit)
+    def _parts(self, *, final: bool, mrkdwn: bool) -> list[tuple[str, str]]:
+        """The messages the reply consists of now: each one's mrkdwn `text` and the Markdown of its block. Our
+        own mrkdwn (`mrkdwn`) is only made mention-safe, and turned into Markdown for the block."""
+        allowed = self._allowed
+        parts: list[tuple[str, str]] = []
+        for chunk in slack_io.split_for_slack(self._text or "…", self._limit):
+            if mrkdwn:
+                text = slack_io.neutralize_mentions(chunk, allowed_users=allowed)
+                markdown = slack_io.neutralize_mentions(mrkdwn_to_markdown(chunk), allowed_users=allowed)
+            else:
+                text = safe_mrkdwn(chunk, allowed_users=allowed)
+                markdown = slack_io.neutralize_mentions(chunk, allowed_users=allowed)
+            parts.append((text, markdown))
         if not final:
-            chunks[-1] += TYPING
+            text, markdown = parts[-1]
+            parts[-1] = (text + TYPING, markdown + TYPING)
+        return parts
+
+    def _show(self, *, final: bool, mrkdwn: bool = False) -> None:
+        chunks = self._parts(final=final, mrkdwn=mrkdwn)
+        self._final_count = len(chunks) if final else 0
         for index, chunk in enumerate(chunks):
             if index < len(self._shown) and self._shown[index] == chunk:
                 continue
             if index < len(self._posted):
                 self._edit(index, chunk)
             else:
-                self._append(self._post(chunk))
+                self._append(self._post(chunk, index))
             if index < len(self._shown):
                 self._shown[index] = chunk
             else:
@@ -128,11 +156,30 @@ class SlackStream:
             if self._on_posted is not None:
                 self._on_posted(list(self._posted))
 
-    def _post(self, text: str) -> str:
+    def _blocks(self, index: int, part: tuple[str, str]) -> list[dict[str, Any]]:
+        """The part's markdown block; the last part of a finished answer also carries the closing blocks."""
+        blocks = markdown_blocks(part[1])
+        if blocks and self._final_count == index + 1:
+            blocks += closing_blocks()
+        return blocks
+
+    def _post(self, part: tuple[str, str], index: int = 0) -> str:
         [ts] = slack_io.post_in_thread(
-            client=self._client, channel=self._channel, thread_ts=self._thread_ts, text=text, job_id=self._job_id
+            client=self._client,
+            channel=self._channel,
+            thread_ts=self._thread_ts,
+            text=part[0],
+            job_id=self._job_id,
+            blocks=self._blocks(index, part),
         )
         return ts
 
-    def _edit(self, index: int, text: str) -> None:
-        slack_io.update_message(client=self._client, channel=self._channel, ts=self._posted[index], text=text)
+    def _edit(self, index: int, part: tuple[str, str]) -> None:
+        slack_io.update_message(
+            client=self._client,
+            channel=self._channel,
+            ts=self._posted[index],
+            text=part[0],
+            blocks=self._blocks(index, part),
+            job_id=self._job_id if self._tag_edits else None,
+        )

@@ -21,9 +21,9 @@ from tests.support.held_model import HeldModel
 from tests.support.scripted_model import ScriptedModel
 from tests.support.slack import ALICE, BOT_USER, CHANNEL, TEAM, sender_for, serve_app, wait_until
 
-# An answer too long for one Slack message (3,000 characters): two of them. Words that do not repeat, so no
-# guard takes it for a loop.
-LONG = " ".join(f"point{i}" for i in range(600))
+# An answer too long for one Slack message (12,000 characters of Markdown): two of them. Words that do not repeat,
+# so no guard takes it for a loop.
+LONG = " ".join(f"point{i}" for i in range(1600))
 SHORT = "The short answer, this time."
 
 
@@ -52,8 +52,9 @@ class LongThenShort(ScriptedModel):
 def test_a_retried_answer_that_needs_fewer_messages_deletes_the_earlier_attempts_extras(
     settings: Settings, emulator: SlackEmulator
 ) -> None:
+    """On the post-and-update path (NATIVE_STREAMING off), where an answer is edited in place."""
     model = LongThenShort()
-    with serve_app(settings, model=model) as app:
+    with serve_app(settings.model_copy(update={"native_streaming": False}), model=model) as app:
         slack = sender_for(app, emulator)
         mention = "1764370000.000001"
         slack.event(slack.mention_event(CHANNEL, ALICE, f"<@{BOT_USER}> tell me everything", ts=mention))

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from bot import texts
+from bot.slack.answer_blocks import mrkdwn_to_markdown
 from tests.support.model_server import ModelServer, _ModelHandler
 
 NO_MODEL = "http://127.0.0.1:9/v1"
@@ -96,7 +97,7 @@ def test_local_mode_answers_what_a_person_types(tmp_path: Path) -> None:
     typed = ["we ship the release on friday", "@parlance help", "/translate to Klingon: hello", "/parlance"]
     result = _local(tmp_path, typed)
     assert "Parlance local mode" in result.stdout
-    assert "parlance in thread: " + texts.HELP.splitlines()[0] in result.stdout
+    assert "parlance in thread: " + mrkdwn_to_markdown(texts.HELP).splitlines()[0] in result.stdout  # its block
     assert "parlance (only you can see this): I don't know the language `Klingon`" in result.stdout
     assert "parlance (only you can see this): *What I store:* " in result.stdout
     assert (tmp_path / "parlance-local.db").exists()
@@ -197,7 +198,7 @@ def test_reactions_shortcuts_and_the_home_tab_reach_the_app(tmp_path: Path, scri
     result = _local(tmp_path, typed, model_url=scripted_model)
     out = result.stdout
     assert "(you reacted :flag-fr: to message [1])" in out
-    assert "parlance in thread: *French* (asked for by you): " in out
+    assert "parlance in thread: **French** (asked for by you): " in out
     assert "(you used summarize_thread on message [" in out
     assert "parlance (only you can see this): *Summary of the thread*" in out
     assert "parlance (only you can see this): " + texts.PICK_LANGUAGE in out
@@ -280,3 +281,18 @@ def test_ctrl_c_stops_local_mode_cleanly(tmp_path: Path) -> None:
     assert code == 0, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
     session.wait_for("(stopping; Ctrl-C again quits at once)")
+
+
+def test_the_agent_view_in_local_mode_suggests_prompts_and_answers_in_its_thread(tmp_path: Path) -> None:
+    """/agent opens a chat in the bot's Messages tab: its suggested prompts are printed, and what you type next is
+    a DM in that thread, answered there (in-process, so this tree's code is what runs)."""
+    from bot.settings import load_settings
+    from bot.slack.local import run_local
+
+    out = io.StringIO()
+    typed = io.StringIO("/agent\nhelp\n/quit\n")
+    run_local(load_settings(MODEL_URL=NO_MODEL), stdin=typed, stdout=out, workdir=tmp_path)
+    shown = out.getvalue()
+    assert f"parlance suggests ({texts.SUGGESTED_PROMPTS_TITLE}):" in shown
+    assert all(f"  {title}: {message}" in shown for title, message in texts.SUGGESTED_PROMPTS)
+    assert "parlance in thread: " + mrkdwn_to_markdown(texts.HELP).splitlines()[0] in shown

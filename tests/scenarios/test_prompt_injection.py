@@ -47,11 +47,17 @@ def _assert_harmless(answer: str) -> None:
         assert ping not in answer, ping
 
 
+def own_ts(emulator, thread_ts: str) -> set[str]:
+    return {message["ts"] for message in emulator.messages(CHANNEL, thread_ts=thread_ts)}
+
+
 def _assert_only_in_thread(emulator, thread_ts: str) -> None:
     """Every message the bot posted or edited is in the thread it was asked in."""
-    posted = [call for call in emulator.calls("chat.postMessage") if call.ok]
+    posted = [call for call in emulator.calls() if call.method in ("chat.postMessage", "chat.startStream") and call.ok]
     assert posted
     assert all(call.args["channel"] == CHANNEL and call.args.get("thread_ts") == thread_ts for call in posted)
+    streamed = [call for call in emulator.calls() if call.method in ("chat.appendStream", "chat.stopStream")]
+    assert all(call.args["channel"] == CHANNEL and call.args["ts"] in own_ts(emulator, thread_ts) for call in streamed)
     own = {message["ts"] for message in emulator.messages(CHANNEL, thread_ts=thread_ts)}
     assert all(call.args["channel"] == CHANNEL and call.args["ts"] in own for call in emulator.calls("chat.update"))
     assert [m for m in emulator.messages(SECRET_CHANNEL) if m.get("user") == BOT_USER] == []

@@ -67,11 +67,19 @@ def wait_until(predicate: Callable[[], T], timeout: float = 30.0, what: str = "c
 
 
 def finished_reply(emulator: SlackEmulator, thread_ts: str, timeout: float = 30.0) -> str:
-    """The bot's reply in a thread of #general once the placeholder has become a finished answer."""
+    """The bot's reply in a thread of #general once the placeholder has become a finished answer (or its native
+    stream was stopped)."""
 
     def finished() -> str:
         replies = [m for m in emulator.messages(CHANNEL, thread_ts=thread_ts) if m.get("user") == BOT_USER]
-        if replies and not any(r["text"].endswith(" …") or r["text"] == "_Thinking…_" for r in replies):
+        unfinished = [
+            r
+            for r in replies
+            if r["text"].endswith(" …")
+            or r["text"] == "_Thinking…_"
+            or emulator.workspace.is_streaming(CHANNEL, r["ts"])
+        ]
+        if replies and not unfinished:
             return "\n".join(r["text"] for r in replies)
         return ""
 

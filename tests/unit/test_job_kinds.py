@@ -47,6 +47,7 @@ def test_every_kind_has_its_payload_model_and_the_kinds_are_spelled_as_stored() 
     assert set(PAYLOADS) == set(JobKind)
     assert {kind.value for kind in JobKind} == {
         "help", "mention", "summarize", "translate", "sentiment_command", "sentiment_home", "sentiment_digest",
+        "agent_thread",
     }  # fmt: skip
 
 

@@ -18,6 +18,8 @@ _EVENT_SCOPES = {
     "message.im": "im:history",
     "reaction_added": "reactions:read",
     "app_home_opened": None,
+    "assistant_thread_started": "assistant:write",
+    "agent_session_stopped": "assistant:write",
     "tokens_revoked": None,
     "app_uninstalled": None,
 }
@@ -57,3 +59,12 @@ def test_commands_and_events_point_at_the_one_events_path() -> None:
     urls.append(MANIFEST["settings"]["event_subscriptions"]["request_url"])
     urls.append(MANIFEST["settings"]["interactivity"]["request_url"])
     assert all(url.endswith("/slack/events") for url in urls)
+
+
+def test_the_app_is_an_agent_with_a_description() -> None:
+    """`agent_view` gives the bot Slack's agent messaging experience (threads in its Messages tab, the split view,
+    loading states, native streaming); Slack shows the description to people who open it."""
+    agent = MANIFEST["features"]["agent_view"]
+    assert isinstance(agent["agent_description"], str) and 20 < len(agent["agent_description"]) <= 1000
+    assert "assistant_view" not in MANIFEST["features"]  # the legacy assistant experience, replaced by the agent's
+    assert MANIFEST["features"]["app_home"]["messages_tab_enabled"] is True

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from bot.emulator.answers import Answer
-from bot.emulator.methods import chat, conversations, files, misc
+from bot.emulator.methods import assistant, chat, conversations, files, misc, streams
 from bot.emulator.methods.context import MethodContext
 
 __all__ = ["METHODS", "Method", "MethodContext"]
@@ -31,6 +31,12 @@ METHODS: dict[str, Method] = {
     "chat.update": Method(chat.update),
     "chat.delete": Method(chat.delete),
     "chat.getPermalink": Method(chat.get_permalink),
+    "chat.startStream": Method(streams.start_stream),
+    "chat.appendStream": Method(streams.append_stream),
+    "chat.stopStream": Method(streams.stop_stream),
+    "assistant.threads.setStatus": Method(assistant.set_status),
+    "assistant.threads.setSuggestedPrompts": Method(assistant.set_suggested_prompts),
+    "agents.sessions.setStatus": Method(assistant.set_session_status),
     "conversations.history": Method(conversations.history),
     "conversations.replies": Method(conversations.replies),
     "conversations.info": Method(conversations.info),

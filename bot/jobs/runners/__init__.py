@@ -13,6 +13,7 @@ from bot.jobs.delivery import Delivery
 from bot.jobs.dispatch import Runner
 from bot.jobs.kinds import JobKind, SentimentDigestPayload, TranslatePayload
 from bot.jobs.model_wait import WhoWaits, waits_for_model
+from bot.jobs.runners.agent import AgentRunner
 from bot.jobs.runners.deps import RunnerDeps
 from bot.jobs.runners.mention import MentionRunner
 from bot.jobs.runners.sentiment import SentimentRunners
@@ -25,18 +26,25 @@ __all__ = ["RunnerDeps", "Runners"]
 logger = logging.getLogger(__name__)
 
 _ANSWERED_PRIVATELY = {JobKind.SUMMARIZE, JobKind.TRANSLATE, JobKind.SENTIMENT_COMMAND}
-_NOBODY_WAITING = {JobKind.SENTIMENT_DIGEST, JobKind.SENTIMENT_HOME}  # scheduled work: the failure is logged only
+_NOBODY_WAITING = {
+    JobKind.SENTIMENT_DIGEST,
+    JobKind.SENTIMENT_HOME,
+    JobKind.AGENT_THREAD,
+}  # scheduled work: the failure is logged only
 
 
 class Runners:
     """Every job kind and its runner; `as_mapping()` hands them to the dispatcher."""
 
     def __init__(self, deps: RunnerDeps) -> None:
-        self.delivery = Delivery(client=deps.client, sessions=deps.sessions, teams=deps.teams)
+        self.delivery = Delivery(
+            client=deps.client, sessions=deps.sessions, teams=deps.teams, native_streaming=deps.native_streaming
+        )
         self._mention = MentionRunner(deps, self.delivery)
         self._summarize = SummarizeRunner(deps, self.delivery)
         self._translate = TranslateRunner(deps, self.delivery)
         self._sentiment = SentimentRunners(deps, self.delivery)
+        self._agent = AgentRunner(deps)
         self._model_wait = deps.model_wait
 
     def as_mapping(self) -> dict[str, Runner]:
@@ -51,6 +59,7 @@ class Runners:
             JobKind.SENTIMENT_COMMAND: (sentiment.command, sentiment.command_waiting),
             JobKind.SENTIMENT_HOME: (sentiment.home, sentiment.home_waiting),
             JobKind.SENTIMENT_DIGEST: (sentiment.digest, sentiment.digest_waiting),
+            JobKind.AGENT_THREAD: (self._agent.thread_started, self._agent.waiting),
         }
         return {kind: waits_for_model(run, who, longest=self._model_wait) for kind, (run, who) in kinds.items()}
 

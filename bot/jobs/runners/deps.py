@@ -25,6 +25,7 @@ class RunnerDeps:
     summary_model_writes: bool = False  # SUMMARY_MODEL_WRITES: worth it with a capable model only
     retention_days: int | None = None  # RETENTION_DAYS: nothing older is read back from Slack either
     model_wait: dt.timedelta = dt.timedelta(seconds=600)  # MODEL_WAIT_SECONDS: how long a request waits for the model
+    native_streaming: bool = True  # NATIVE_STREAMING: replies in threads stream through Slack's chat.*Stream
 
     @property
     def bot_user_id(self) -> str | None:

@@ -14,7 +14,10 @@ How one travels, top to bottom:
 
 from __future__ import annotations
 
+import logging
 import re
+import time
+from collections.abc import Callable
 
 from bot import texts
 from bot.jobs.delivery import Delivery
@@ -27,18 +30,22 @@ from bot.jobs.runners.lines import chat_line, is_about_the_team, shorten
 from bot.jobs.slack_errors import slack_call
 from bot.model.client import ModelBusy, ModelClient, ModelUnavailable, PromptTooLong
 from bot.slack.mrkdwn import escape
-from bot.slack.streaming import SlackStream
+from bot.slack.native_stream import ReplyStream
 from handlers.conversation.reply import converse
 from handlers.qa import answers as qa
 from handlers.text.guards import is_degenerate, trim_loop
 from handlers.text.lines import ChatLine, readable_text
+from storage import jobs as job_queries
 from storage import messages as message_queries
 from storage.db import read_session
 from storage.jobs import ClaimedJob
 from storage.message_search import search_messages
 from storage.messages import StoredMessage
 
+logger = logging.getLogger(__name__)
+
 CONTEXT_MESSAGES = 60
+STOP_CHECK_SECONDS = 0.3
 QA_RECENT_MESSAGES = 300
 QA_SEARCH_HITS = 40
 
@@ -58,6 +65,9 @@ class MentionRunner:
 
     def __call__(self, job: ClaimedJob) -> None:
         model = self.deps.model
+        if self._stop_requested(job):  # stopped while it waited: nothing was written, nothing is
+            logger.info("job %d was stopped before it started", job.id)
+            return
         if model is None:
             self.delivery.reply_in_thread(job, texts.MODEL_NOT_READY)
             return
@@ -79,7 +89,7 @@ class MentionRunner:
                 stream.finish(texts.REQUEST_TOO_LONG_FOR_MODEL, mrkdwn=True)
         self.delivery.remember(job, stream.posted, stream.text, thread_ts=thread_ts)
 
-    def _answer(self, job: ClaimedJob, request: str, stream: SlackStream, model: ModelClient) -> None:
+    def _answer(self, job: ClaimedJob, request: str, stream: ReplyStream, model: ModelClient) -> None:
         """Every question is looked up in the channel first. What the messages do not answer is declined when it
         is about the team (people, dates, decisions: never invented), and otherwise gets a general answer."""
         files = self._shared_files(job)
@@ -93,13 +103,25 @@ class MentionRunner:
             self._converse(job, request, stream, model, files)
 
     def _converse(
-        self, job: ClaimedJob, request: str, stream: SlackStream, model: ModelClient, files: SharedFiles
+        self, job: ClaimedJob, request: str, stream: ReplyStream, model: ModelClient, files: SharedFiles
     ) -> None:
+        """The model's reply, streamed as it comes. Slack's stop button ends it where it is: the model's request
+        is closed (the worker stops generating) and the reply says it was stopped."""
         asker = self.deps.directory.display_name(job.team_id, MentionPayload.of(job).user)
         context = sorted([*self._context(job), *files.lines], key=lambda line: float(line.ts))  # files in place
         pieces = converse(request, asker, context, model=model, place=f"#{job.channel_id}")
-        for piece in pieces:
-            stream.feed(piece)
+        stop = StopCheck(lambda: self._stop_requested(job))
+        try:
+            for piece in pieces:
+                stream.feed(piece)
+                if stop():
+                    logger.info("job %d was stopped by its asker; ending the answer", job.id)
+                    stream.finish(stopped(stream.text))
+                    return
+        finally:
+            close = getattr(pieces, "close", None)
+            if close is not None:
+                close()  # a generator left early: closes the model's streamed response, so generation stops
         answer = stream.text
         if is_degenerate(answer):
             answer = trim_loop(answer)
@@ -171,11 +193,36 @@ class MentionRunner:
             if row.ts != payload.ts and row.text.strip() and (in_thread or self._is_about_the_team(row))
         ]
 
+    def _stop_requested(self, job: ClaimedJob) -> bool:
+        with read_session(self.deps.sessions) as session:
+            return job_queries.stop_requested(session=session, job_id=job.id)
+
     def _line(self, message: StoredMessage) -> ChatLine:
         return chat_line(message, directory=self.deps.directory, bot_user_id=self.deps.bot_user_id)
 
     def _is_about_the_team(self, message: StoredMessage) -> bool:
         return is_about_the_team(message, bot_user_id=self.deps.bot_user_id)
+
+
+class StopCheck:
+    """Whether the asker stopped the answer, read from the database at most every STOP_CHECK_SECONDS (a stop can
+    be pressed in any process's thread; the model writes many pieces a second)."""
+
+    def __init__(self, read: Callable[[], bool]) -> None:
+        self._read = read
+        self._next = 0.0
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if now < self._next:
+            return False
+        self._next = now + STOP_CHECK_SECONDS
+        return self._read()
+
+
+def stopped(text: str) -> str:
+    """What a stopped answer says: what was written so far, then that it stopped there."""
+    return f"{text.rstrip()}\n\n{texts.STOPPED}" if text.strip() else texts.STOPPED
 
 
 def render_answer(answer: qa.Answer) -> str:

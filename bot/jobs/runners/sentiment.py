@@ -152,7 +152,12 @@ class SentimentRunners:
         else:
             with slack_call():
                 slack_io.post_in_thread(
-                    client=self.deps.client, channel=channel_id, thread_ts=None, text=text, job_id=job.id
+                    client=self.deps.client,
+                    channel=channel_id,
+                    thread_ts=None,
+                    text=text,
+                    job_id=job.id,
+                    as_markdown=True,
                 )
         with self.deps.sessions.begin() as session:
             digest_queries.mark_digest_posted(
