@@ -53,7 +53,7 @@ class TranslateRequest:
 class ParlanceRequest:
     """What `/parlance` was asked."""
 
-    action: Literal["help", "forget_me", "remember_me"]
+    action: Literal["help", "forget_me", "remember_me", "feedback"]
 
 
 def parse_summarize(text: str, *, now: dt.datetime | None = None) -> SummarizeRequest | UsageError:
@@ -130,8 +130,8 @@ def parse_translate(text: str) -> TranslateRequest | UsageError:
 
 
 def parse_parlance(text: str) -> ParlanceRequest | UsageError:
-    """`/parlance`, `/parlance help`, `/parlance forget me`, `/parlance remember me`: case and spacing are free,
-    anything else gets the usage."""
+    """`/parlance`, `/parlance help`, `/parlance forget me`, `/parlance remember me`, `/parlance feedback`: case
+    and spacing are free, anything else gets the usage."""
     words = tuple(text.lower().split())
     if words in {(), ("help",), ("?",)}:
         return ParlanceRequest("help")
@@ -139,6 +139,8 @@ def parse_parlance(text: str) -> ParlanceRequest | UsageError:
         return ParlanceRequest("forget_me")
     if words == ("remember", "me"):
         return ParlanceRequest("remember_me")
+    if words == ("feedback",):
+        return ParlanceRequest("feedback")
     return UsageError(f"I don't understand `{_shorten(text.strip())}`.\n{PARLANCE_USAGE}")
 
 
@@ -154,7 +156,8 @@ SUMMARIZE_USAGE = (
 )
 PARLANCE_USAGE = (
     "*Usage:* `/parlance forget me` (delete your stored messages here and stop storing new ones) · "
-    "`/parlance remember me` (store your new messages again) · `/parlance help` (what I store, and for how long)."
+    "`/parlance remember me` (store your new messages again) · `/parlance feedback` (how helpful my answers here "
+    "have been) · `/parlance help` (what I store, and for how long)."
 )
 TRANSLATE_USAGE = (
     "*Usage:* `/translate fr Hello team` or `/translate to Japanese: Hello team`. "

@@ -20,8 +20,11 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import texts
+from bot.jobs.dispatch import RetryLater
 from bot.jobs.slack_errors import SlackRefused, slack_call
 from bot.slack import delivery as slack_io
+from bot.slack import feedback as slack_feedback
+from bot.slack.feedback import Skill
 from bot.slack.streaming import SlackStream
 from bot.slack.teams import Teams, current_team
 from storage import jobs as job_queries
@@ -48,24 +51,47 @@ class Delivery:
         self._sessions = sessions
         self._teams = teams
 
-    def reply_in_thread(self, job: ClaimedJob, text: str, *, thread_ts: str | None = None, note: bool = False) -> None:
+    def reply_in_thread(
+        self,
+        job: ClaimedJob,
+        text: str,
+        *,
+        thread_ts: str | None = None,
+        note: bool = False,
+        feedback: Skill | None = None,
+    ) -> None:
         """Posts once per job: a retried job edits the reply it already posted instead of posting again. A `note`
-        (the model is busy) is edited into the answer later, so it is not kept as history."""
+        (the model is busy) is edited into the answer later, so it is not kept as history. `feedback`: the
+        answer gets 👍 / 👎 under its last message."""
         payload = job.payload
         thread_ts = thread_ts or payload.get("thread_ts")
         text = slack_io.neutralize_mentions(text, allowed_users=frozenset({payload.get("user") or ""}))
         posted = self._post_once(job, text, thread_ts=thread_ts)
+        if feedback is not None and posted:
+            self._ask_feedback(job, ts=posted[-1], shown=slack_io.split_for_slack(text)[-1], skill=feedback)
         if not note:
             self.remember(job, posted, text, thread_ts=thread_ts)
 
-    def reply_to_caller(self, job: ClaimedJob, text: str, *, blocks: list[dict[str, Any]] | None = None) -> None:
+    def reply_to_caller(
+        self,
+        job: ClaimedJob,
+        text: str,
+        *,
+        blocks: list[dict[str, Any]] | None = None,
+        feedback: Skill | None = None,
+    ) -> None:
         """Only the caller sees it (through the command's response_url when there is one), unless they asked for
-        `public`, in which case it goes to the channel."""
+        `public`, in which case it goes to the channel. `feedback`: 👍 / 👎 under its last message."""
         payload = job.payload
         text = slack_io.neutralize_mentions(text)
+        last = slack_io.split_for_slack(text)[-1]
         if payload.get("public"):
-            self._post_once(job, text, thread_ts=None)
+            posted = self._post_once(job, text, thread_ts=None)
+            if feedback is not None and posted:
+                self._ask_feedback(job, ts=posted[-1], shown=last, skill=feedback)
         else:
+            if feedback is not None:
+                blocks = slack_feedback.with_feedback(last, job.id, feedback)
             with slack_call():
                 slack_io.respond_ephemeral(
                     client=self._client,
@@ -109,6 +135,22 @@ class Delivery:
             )
             stream.start(showing=showing)
         return stream
+
+    def offer_feedback(self, job: ClaimedJob, stream: SlackStream, skill: Skill) -> None:
+        """👍 / 👎 under the last message of a finished streamed reply."""
+        if stream.posted and stream.shown:
+            self._ask_feedback(job, ts=stream.posted[-1], shown=stream.shown[-1], skill=skill)
+
+    def _ask_feedback(self, job: ClaimedJob, *, ts: str, shown: str, skill: Skill) -> None:
+        """The buttons are a courtesy: an answer that is posted stays a success without them, whether Slack
+        refuses them or is out of order (retrying the job would ask the model for the whole answer again)."""
+        try:
+            with slack_call():
+                slack_feedback.attach_feedback(
+                    client=self._client, channel=job.channel_id, ts=ts, text=shown, job_id=job.id, skill=skill
+                )
+        except (SlackRefused, RetryLater) as problem:
+            logger.warning("job %d: its answer is posted, but not its feedback buttons (%s)", job.id, problem)
 
     def earlier_replies(self, job: ClaimedJob, *, thread_ts: str | None) -> list[str]:
         """The messages this job already posted, first one first, for a retry to edit instead of posting again.

@@ -1,4 +1,5 @@
-"""`/parlance`: what Parlance keeps about people, and forgetting it when they ask.
+"""`/parlance`: what Parlance keeps about people, forgetting it when they ask, and how helpful people found its
+answers in the channel (the 👍 / 👎 votes of the last week).
 
 Each answer is a few indexed reads and writes, so it is given in the ack itself (Bolt runs with
 process_before_response) rather than queued as a job. Every command is idempotent: a retried or repeated
@@ -7,6 +8,7 @@ process_before_response) rather than queued as a job. Every command is idempoten
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -14,9 +16,13 @@ from slack_bolt import Ack, BoltContext
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import texts
+from bot.slack.feedback import RATE_DAYS, rates_line
 from bot.slack.team_id import team_id_of
 from handlers.commands import UsageError, parse_parlance
+from storage import feedback as feedback_queries
 from storage import forgetting, opt_outs
+from storage.db import read_session
+from storage.tables import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +43,11 @@ class PrivacyListeners:
         if isinstance(parsed, UsageError):
             ack(response_type="ephemeral", text=parsed.text)
             return
-        if parsed.action == "help":
-            ack(response_type="ephemeral", text=self.help_text())
-            return
         team_id, user_id = team_id_of(context), command["user_id"]
+        if parsed.action in ("help", "feedback"):
+            rates = self.rates_text(team_id, command.get("channel_id", ""))
+            ack(response_type="ephemeral", text=f"{self.help_text()}\n{rates}" if parsed.action == "help" else rates)
+            return
         if parsed.action == "forget_me":
             with self._sessions.begin() as session:
                 opt_outs.opt_user_out(session=session, team_id=team_id, user_id=user_id)
@@ -51,6 +58,15 @@ class PrivacyListeners:
         with self._sessions.begin() as session:
             was_out = opt_outs.opt_user_back_in(session=session, team_id=team_id, user_id=user_id)
         ack(response_type="ephemeral", text=texts.REMEMBER_YOU if was_out else texts.NOT_FORGOTTEN)
+
+    def rates_text(self, team_id: str, channel_id: str) -> str:
+        """The channel's helpful rates per skill over the last RATE_DAYS: one indexed read, fine in the ack."""
+        since = utcnow() - dt.timedelta(days=RATE_DAYS)
+        with read_session(self._sessions) as session:
+            rates = feedback_queries.helpful_rates(
+                session=session, team_id=team_id, channel_ids=[channel_id], since=since
+            )
+        return texts.FEEDBACK_RATES.format(rates=rates_line(rates))
 
     def help_text(self) -> str:
         days = self._retention_days

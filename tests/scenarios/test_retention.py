@@ -20,7 +20,7 @@ from bot.emulator import SentResponse
 from bot.settings import Settings
 from handlers.commands import ParlanceRequest, UsageError, parse_parlance
 from storage import channel_settings as digests
-from storage import forgetting, jobs, messages, opt_outs
+from storage import feedback, forgetting, jobs, messages, opt_outs
 from storage import seen_events as events
 from storage import sentiment_scores as scores
 from storage.message_search import search_messages
@@ -182,6 +182,8 @@ def _fill_team(session: Session, team: str) -> None:
     digests.claim_digest(session=session, team_id=team, channel_id=CHANNEL, period_key="daily:x", cadence="daily",
                          period_start=OLD, period_end=NOW)  # fmt: skip
     opt_outs.opt_user_out(session=session, team_id=team, user_id=BOB)
+    feedback.record_vote(session=session, team_id=team, channel_id=CHANNEL, job_id=1, skill="answer", user_id=BOB,
+                         helpful=True, message_ts=None)  # fmt: skip
 
 
 def _rows_per_table(session: Session, team: str) -> dict[str, int]:
@@ -281,13 +283,14 @@ def test_the_scheduled_purge_deletes_old_messages_and_logs_counts_not_text(
         ("forget me", ParlanceRequest("forget_me")),
         ("Forget   Me", ParlanceRequest("forget_me")),
         ("remember me", ParlanceRequest("remember_me")),
+        (" Feedback ", ParlanceRequest("feedback")),
     ],
 )
 def test_parlance_arguments(text: str, expected: ParlanceRequest) -> None:
     assert parse_parlance(text) == expected
 
 
-@pytest.mark.parametrize("text", ["forget", "forget bob", "delete everything", "forget me now"])
+@pytest.mark.parametrize("text", ["forget", "forget bob", "delete everything", "forget me now", "feedback please"])
 def test_parlance_mistakes_get_the_usage(text: str) -> None:
     result = parse_parlance(text)
     assert isinstance(result, UsageError)
@@ -339,7 +342,7 @@ def test_forget_me_deletes_the_callers_messages_here_and_stops_storing_them(
 @pytest.mark.parametrize("text", ["", "help"])
 def test_parlance_help_says_what_is_stored_and_for_how_long(slack, text: str) -> None:
     answer = _reply(slack.command("/parlance", text, user_id=ALICE, channel_id=CHANNEL))
-    assert answer == texts.PARLANCE_HELP.format(retention=texts.RETENTION_FOREVER)
+    assert answer.startswith(texts.PARLANCE_HELP.format(retention=texts.RETENTION_FOREVER) + "\n")
     assert "`/parlance forget me`" in answer and "`/parlance remember me`" in answer
 
 
@@ -362,7 +365,7 @@ def test_with_retention_help_names_it_and_summaries_never_bring_back_purged_mess
 ) -> None:
     slack = sender_for(retention_app, emulator)
     answer = _reply(slack.command("/parlance", "help", user_id=ALICE, channel_id=CHANNEL))
-    assert answer == texts.PARLANCE_HELP.format(retention=texts.RETENTION_DAYS.format(days=30))
+    assert answer.startswith(texts.PARLANCE_HELP.format(retention=texts.RETENTION_DAYS.format(days=30)) + "\n")
     parlance = retention_app.parlance
     sessions = parlance.sessions
     slack.event(slack.message_event(CHANNEL, ALICE, "We decided the purple launch date.", ts=_ts(OLD, 1)))

@@ -24,6 +24,7 @@ from bot.jobs.runners.deps import RunnerDeps
 from bot.jobs.runners.lines import chat_line, is_about_the_team, shorten
 from bot.jobs.slack_errors import slack_call
 from bot.model.client import ModelBusy, ModelClient, ModelUnavailable, PromptTooLong
+from bot.slack.feedback import Skill
 from bot.slack.mrkdwn import escape
 from bot.slack.streaming import SlackStream
 from handlers.conversation.reply import converse
@@ -74,6 +75,8 @@ class MentionRunner:
                 raise ModelAway(exc, Waiting(tell=stream.show_note, idempotent=True)) from exc
             except PromptTooLong:
                 stream.finish(texts.REQUEST_TOO_LONG_FOR_MODEL, mrkdwn=True)
+            else:
+                self.delivery.offer_feedback(job, stream, Skill.ANSWER)
         self.delivery.remember(job, stream.posted, stream.text, thread_ts=thread_ts)
 
     def _answer(self, job: ClaimedJob, request: str, stream: SlackStream, model: ModelClient) -> None:

@@ -11,6 +11,7 @@ from bot.jobs.model_wait import Waiting
 from bot.jobs.runners.deps import RunnerDeps
 from bot.jobs.runners.lines import chat_line, is_about_the_team, shorten
 from bot.slack.backfill import backfill_channel, backfill_thread
+from bot.slack.feedback import Skill
 from bot.slack.mrkdwn import escape
 from bot.texts import span_phrase
 from handlers.summarize.summary import Summary, SummaryPoint, summarize
@@ -48,7 +49,7 @@ class SummarizeRunner:
         bot_names = (texts.BOT_SPEAKER, *([self.deps.directory.display_name(job.team_id, bot)] if bot else []))
         writes = self.deps.summary_model_writes
         summary = summarize(lines, self.deps.model, abstract=writes, rephrase=writes, bot_names=bot_names)
-        self.delivery.reply_to_caller(job, render_summary(summary, span=label, count=len(read)))
+        self.delivery.reply_to_caller(job, render_summary(summary, span=label, count=len(read)), feedback=Skill.SUMMARY)
 
     def _messages(self, job: ClaimedJob) -> list[StoredMessage]:
         """The messages asked for, after reading from Slack whatever of them we have not stored."""
