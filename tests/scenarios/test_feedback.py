@@ -230,3 +230,42 @@ def test_a_vote_over_socket_mode_is_acked_and_stored(emulator, database_url) -> 
     finally:
         close()
         parlance.close(timeout=5)
+
+
+def test_answers_everyone_sees_carry_the_buttons_under_their_last_message_only(
+    slack, emulator, scripted, sessions
+) -> None:
+    long_answer = " ".join(f"Step {i} covers part {i * 7} with owner {chr(65 + i % 26)}." for i in range(130))
+    scripted.enqueue(long_answer)
+    ts = "1764360500.000100"
+    slack.event(slack.mention_event(CHANNEL, ALICE, f"<@{BOT_USER}> write me the whole plan", ts=ts))
+    finished_reply(emulator, ts)
+    first, last = wait_until(  # ~5,000 characters: two messages
+        lambda: (lambda r: r if len(r) == 2 and r[-1].get("blocks") else None)(
+            [m for m in emulator.messages(CHANNEL, thread_ts=ts) if m.get("user") == BOT_USER]
+        ),
+        what="a two-message answer with buttons",
+    )
+    assert "blocks" not in first and last["blocks"][0]["text"]["text"] == last["text"]
+
+    source = "1764360500.000200"
+    slack.event(slack.message_event(CHANNEL, BOB, "Hello team, the release is on Friday.", ts=source))
+    scripted.enqueue("Bonjour l'équipe, la sortie est vendredi.")
+    slack.event(slack.reaction_event(CHANNEL, source, "flag-fr", user=ALICE))
+    translation = wait_until(
+        lambda: next(
+            (m for m in emulator.messages(CHANNEL, thread_ts=source) if m.get("user") == BOT_USER and m.get("blocks")),
+            None,
+        ),
+        what="the translation in the thread, with buttons",
+    )
+    assert "Bonjour" in translation["text"] and translation["blocks"][0]["text"]["text"] == translation["text"]
+    slack.click_feedback(translation, helpful=True, channel_id=CHANNEL, user_id=BOB, user_name="bob")
+    thanks = _thanks(emulator, 1)[-1]
+    assert (thanks["user"], thanks["thread_ts"], thanks["text"]) == (BOB, source, texts.FEEDBACK_THANKS_HELPFUL)
+    slack.click_feedback(last, helpful=False, channel_id=CHANNEL, user_id=BOB, user_name="bob")
+    assert _thanks(emulator, 2)[-1]["text"] == texts.FEEDBACK_THANKS_NOT_HELPFUL
+    assert sorted((skill, helpful) for _, skill, _, helpful in _votes(sessions)) == [
+        ("answer", False),
+        ("translation", True),
+    ]
