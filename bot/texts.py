@@ -9,6 +9,8 @@ HELP = (
     "I answer in a thread using this channel's conversation.\n"
     "• *Summaries*: " + SUMMARIZE_USAGE + "\n"
     "• *Translation*: " + TRANSLATE_USAGE + "\n"
+    "• *Feedback*: 👍 / 👎 under my answers, summaries and translations; `/parlance feedback` shows how helpful "
+    "they've been here.\n"
     "• `@Parlance help` shows this message."
 )
 

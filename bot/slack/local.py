@@ -45,7 +45,7 @@ Parlance local mode: you are @you in #general of an emulated Slack workspace (no
   /summarize [args]          /summarize, /summarize 50, /summarize 24h ...
   /translate fr <text>       translate text
   /sentiment [args]          the channel's mood and scheduled digests (/sentiment help; /sentiment now)
-  /parlance [forget me]      what Parlance stores about you, and deleting it
+  /parlance [forget me]      what Parlance stores about you, and deleting it; /parlance feedback: helpful rates
   /react [N] :flag-fr:       react to message N (default: the last one here); a flag asks for a translation
   /shortcut NAME [N]         a message shortcut on message N: summarize_thread or translate_message
   /pick <language>           answer the language menu the translate_message shortcut shows
