@@ -32,6 +32,7 @@ class Skill(StrEnum):
     TRANSLATION = "translation"
 
 
+MAX_JOB_ID = 2**63 - 1  # jobs.id is a BigInteger: a larger number names no job, and PostgreSQL would refuse it
 _VALUE = re.compile(r"^(?P<skill>[a-z]+):(?P<job>[1-9]\d{0,18}):(?P<vote>up|down)$")
 
 
@@ -49,7 +50,7 @@ def vote_value(job_id: int, skill: Skill, *, helpful: bool) -> str:
 def parse_vote(value: Any) -> Vote | None:
     """The vote a button's value stands for; None for anything our buttons never carry."""
     match = _VALUE.match(value) if isinstance(value, str) else None
-    if match is None or match["skill"] not in set(Skill):
+    if match is None or match["skill"] not in set(Skill) or int(match["job"]) > MAX_JOB_ID:
         return None
     return Vote(job_id=int(match["job"]), skill=Skill(match["skill"]), helpful=match["vote"] == "up")
 

@@ -265,7 +265,17 @@ def test_answers_everyone_sees_carry_the_buttons_under_their_last_message_only(
     assert (thanks["user"], thanks["thread_ts"], thanks["text"]) == (BOB, source, texts.FEEDBACK_THANKS_HELPFUL)
     slack.click_feedback(last, helpful=False, channel_id=CHANNEL, user_id=BOB, user_name="bob")
     assert _thanks(emulator, 2)[-1]["text"] == texts.FEEDBACK_THANKS_NOT_HELPFUL
+
+    slack.command("/summarize", "public", user_id=ALICE, channel_id=CHANNEL)
+    summary = wait_until(
+        lambda: next((m for m in emulator.messages(CHANNEL) if m.get("user") == BOT_USER and m.get("blocks")), None),
+        what="the public summary, with buttons",
+    )
+    assert summary["text"].startswith("*Summary of") and summary["blocks"][0]["text"]["text"] == summary["text"]
+    slack.click_feedback(summary, helpful=True, channel_id=CHANNEL, user_id=BOB, user_name="bob")
+    assert _thanks(emulator, 3)[-1]["text"] == texts.FEEDBACK_THANKS_HELPFUL
     assert sorted((skill, helpful) for _, skill, _, helpful in _votes(sessions)) == [
         ("answer", False),
+        ("summary", True),
         ("translation", True),
     ]
