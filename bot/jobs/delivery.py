@@ -67,10 +67,10 @@ class Delivery:
         thread_ts = thread_ts or payload.get("thread_ts")
         text = slack_io.neutralize_mentions(text, allowed_users=frozenset({payload.get("user") or ""}))
         posted = self._post_once(job, text, thread_ts=thread_ts)
-        if feedback is not None and posted:
-            self._ask_feedback(job, ts=posted[-1], shown=slack_io.split_for_slack(text)[-1], skill=feedback)
         if not note:
             self.remember(job, posted, text, thread_ts=thread_ts)
+        if feedback is not None and posted:
+            self._ask_feedback(job, ts=posted[-1], shown=slack_io.split_for_slack(text)[-1], skill=feedback)
 
     def reply_to_caller(
         self,

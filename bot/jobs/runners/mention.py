@@ -75,9 +75,9 @@ class MentionRunner:
                 raise ModelAway(exc, Waiting(tell=stream.show_note, idempotent=True)) from exc
             except PromptTooLong:
                 stream.finish(texts.REQUEST_TOO_LONG_FOR_MODEL, mrkdwn=True)
-            else:
-                self.delivery.offer_feedback(job, stream, Skill.ANSWER)
         self.delivery.remember(job, stream.posted, stream.text, thread_ts=thread_ts)
+        if stream.text != texts.REQUEST_TOO_LONG_FOR_MODEL:  # an answer, stored: 👍 / 👎 under it
+            self.delivery.offer_feedback(job, stream, Skill.ANSWER)
 
     def _answer(self, job: ClaimedJob, request: str, stream: SlackStream, model: ModelClient) -> None:
         """Every question is looked up in the channel first. What the messages do not answer is declined when it
