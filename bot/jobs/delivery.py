@@ -70,7 +70,7 @@ class Delivery:
         if not note:
             self.remember(job, posted, text, thread_ts=thread_ts)
         if feedback is not None and posted:
-            self._ask_feedback(job, ts=posted[-1], shown=slack_io.split_for_slack(text)[-1], skill=feedback)
+            self._ask_feedback(job, posted, slack_io.split_for_slack(text), skill=feedback)
 
     def reply_to_caller(
         self,
@@ -84,14 +84,14 @@ class Delivery:
         `public`, in which case it goes to the channel. `feedback`: 👍 / 👎 under its last message."""
         payload = job.payload
         text = slack_io.neutralize_mentions(text)
-        last = slack_io.split_for_slack(text)[-1]
+        chunks = slack_io.split_for_slack(text)
         if payload.get("public"):
             posted = self._post_once(job, text, thread_ts=None)
             if feedback is not None and posted:
-                self._ask_feedback(job, ts=posted[-1], shown=last, skill=feedback)
+                self._ask_feedback(job, posted, chunks, skill=feedback)
         else:
             if feedback is not None:
-                blocks = slack_feedback.with_feedback(last, job.id, feedback)
+                blocks = slack_feedback.with_feedback(chunks[-1], job.id, feedback)
             with slack_call():
                 slack_io.respond_ephemeral(
                     client=self._client,
@@ -138,16 +138,29 @@ class Delivery:
 
     def offer_feedback(self, job: ClaimedJob, stream: SlackStream, skill: Skill) -> None:
         """👍 / 👎 under the last message of a finished streamed reply."""
-        if stream.posted and stream.shown:
-            self._ask_feedback(job, ts=stream.posted[-1], shown=stream.shown[-1], skill=skill)
+        if stream.posted and len(stream.shown) == len(stream.posted):
+            self._ask_feedback(job, stream.posted, stream.shown, skill=skill)
 
-    def _ask_feedback(self, job: ClaimedJob, *, ts: str, shown: str, skill: Skill) -> None:
-        """The buttons are a courtesy: an answer that is posted stays a success without them, whether Slack
-        refuses them or is out of order (retrying the job would ask the model for the whole answer again)."""
+    def _ask_feedback(self, job: ClaimedJob, posted: list[str], shown: list[str], *, skill: Skill) -> None:
+        """Puts the buttons under the last of `posted` (showing the last of `shown`). On a retry, the earlier
+        attempt's last message may show them too, with its old text: when the answer now goes on past it, they
+        come off it. The buttons are a courtesy: an answer that is posted stays a success without them, whether
+        Slack refuses them or is out of order (retrying the job would ask the model for the whole answer again)."""
+        earlier_last = ([job.reply_ts, *job.continued_ts] if job.reply_ts else [])[-1:]
         try:
             with slack_call():
+                for index, ts in enumerate(posted[:-1]):
+                    if ts in earlier_last:
+                        slack_feedback.drop_feedback(
+                            client=self._client, channel=job.channel_id, ts=ts, text=shown[index]
+                        )
                 slack_feedback.attach_feedback(
-                    client=self._client, channel=job.channel_id, ts=ts, text=shown, job_id=job.id, skill=skill
+                    client=self._client,
+                    channel=job.channel_id,
+                    ts=posted[-1],
+                    text=shown[-1],
+                    job_id=job.id,
+                    skill=skill,
                 )
         except (SlackRefused, RetryLater) as problem:
             logger.warning("job %d: its answer is posted, but not its feedback buttons (%s)", job.id, problem)

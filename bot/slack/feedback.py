@@ -91,6 +91,12 @@ def attach_feedback(*, client: WebClient, channel: str, ts: str, text: str, job_
     client.chat_update(channel=channel, ts=ts, text=text, blocks=with_feedback(text, job_id, skill))
 
 
+def drop_feedback(*, client: WebClient, channel: str, ts: str, text: str) -> None:
+    """Takes the buttons (and the section that carried `text`) off a message that is no longer an answer's last:
+    Slack keeps a message's blocks through edits that name none, so a text-only edit would leave them showing."""
+    client.chat_update(channel=channel, ts=ts, text=text, blocks=[])
+
+
 def shows_feedback(message: Mapping[str, Any]) -> bool:
     """Whether a message carries our feedback buttons (local mode offers /vote for it)."""
     return any(

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import texts
@@ -18,7 +18,7 @@ from bot.emulator import SlackEmulator, SlackSender
 from bot.settings import Settings, load_settings
 from bot.slack.feedback import ACTION_ID, Skill, feedback_block
 from bot.slack.serve import start_socket_mode
-from storage.tables import AnswerFeedback
+from storage.tables import AnswerFeedback, Job, utcnow
 from tests.support.scripted_model import ScriptedModel
 from tests.support.slack import (
     ALICE,
@@ -279,3 +279,24 @@ def test_answers_everyone_sees_carry_the_buttons_under_their_last_message_only(
         ("summary", True),
         ("translation", True),
     ]
+
+
+def test_a_retried_answer_that_grows_longer_moves_the_buttons_to_its_new_last_message(
+    app, slack, emulator, scripted, sessions
+) -> None:
+    ts = "1764360600.000100"
+    first = _answer(slack, emulator, scripted, ts)
+    # The process dies after the buttons went on and before the job was marked done: the job runs again.
+    scripted.enqueue(" ".join(f"Step {i} covers part {i * 7} with owner {chr(65 + i % 26)}." for i in range(130)))
+    with sessions.begin() as session:
+        session.execute(update(Job).where(Job.id == 1).values(state="queued", run_after=utcnow(), locked_by=None))
+    app.parlance.dispatcher.notify()
+
+    def two_messages() -> list[dict[str, Any]] | None:
+        replies = [m for m in emulator.messages(CHANNEL, thread_ts=ts) if m.get("user") == BOT_USER]
+        return replies if len(replies) == 2 and replies[-1].get("blocks") else None
+
+    edited, last = wait_until(two_messages, what="the longer answer in two messages, buttons under the second")
+    assert edited["ts"] == first["ts"] and edited["text"].startswith("Step 0")
+    assert "blocks" not in edited  # the first attempt's buttons, and its old text with them, are gone
+    assert _feedback_element(last)["positive_button"]["value"] == _feedback_element(first)["positive_button"]["value"]
