@@ -9,6 +9,8 @@ HELP = (
     "I answer in a thread using this channel's conversation.\n"
     "• *Summaries*: " + SUMMARIZE_USAGE + "\n"
     "• *Translation*: " + TRANSLATE_USAGE + "\n"
+    "• *Feedback*: 👍 / 👎 under my answers, summaries and translations; `/parlance feedback` shows how helpful "
+    "they've been here.\n"
     "• `@Parlance help` shows this message."
 )
 
@@ -89,16 +91,17 @@ PICK_LANGUAGE = "Which language should I translate this message into?"
 # /parlance: what is stored, and forgetting it. Say exactly what happens, and what does not.
 PARLANCE_HELP = (
     "*What I store:* the messages of the channels I'm in and of direct messages with me (text, author and time; "
-    "an edit replaces the text, a deletion erases it), a mood score for each, and what you ask me, for a week "
-    "after I've answered. {retention} I use them for answers, summaries and mood digests.\n" + PARLANCE_USAGE
+    "an edit replaces the text, a deletion erases it), a mood score for each, what you ask me, for a week "
+    "after I've answered, and your 👍/👎 votes on my answers. {retention} I use them for answers, summaries and "
+    "mood digests.\n" + PARLANCE_USAGE
 )
 RETENTION_DAYS = "Messages are deleted {days} days after they were posted."
 RETENTION_FOREVER = "Messages are kept until you run `/parlance forget me` or Parlance is uninstalled."
 FORGOT_YOU = (
-    "Done: I deleted {messages} of yours that I had stored in this workspace, with their mood scores and the "
-    "requests I had finished, and I won't store your new messages (`/parlance remember me` undoes that). Slack's "
-    "own copies are untouched: delete those in Slack if you want them gone. My own replies stay in the channel's "
-    "history, even where they quote you."
+    "Done: I deleted {messages} of yours that I had stored in this workspace, with their mood scores, the "
+    "requests I had finished and your votes on my answers, and I won't store your new messages "
+    "(`/parlance remember me` undoes that). Slack's own copies are untouched: delete those in Slack if you want "
+    "them gone. My own replies stay in the channel's history, even where they quote you."
 )
 REMEMBER_YOU = (
     "OK: I'll store your new messages in this workspace again, so answers, summaries and mood digests can use "
@@ -130,6 +133,27 @@ NOT_ENABLED_HERE = (
     "An admin can enable it by adding its id to the ALLOWED_CHANNELS setting."
 )
 ENABLED_IN = " You can ask me in {channels}."
+
+# Feedback buttons (👍 / 👎) under answers, summaries and translations, and the helpful rates they add up to.
+FEEDBACK_HELPFUL_LABEL = "Helpful"  # what a screen reader says for each button (75 characters at most)
+FEEDBACK_NOT_HELPFUL_LABEL = "Not helpful"
+FEEDBACK_THANKS_HELPFUL = "Thanks for the 👍, glad that helped!"
+FEEDBACK_THANKS_NOT_HELPFUL = "Thanks for the 👎: noted that this one didn't help."
+FEEDBACK_CHANGED_HELPFUL = "Thanks: I've changed your vote on this one to 👍."
+FEEDBACK_CHANGED_NOT_HELPFUL = "Thanks: I've changed your vote on this one to 👎."
+FEEDBACK_SAME = "You had already voted that way on this one; your vote stands."
+FEEDBACK_UNKNOWN = (
+    "I can't find that answer any more (my answers can be rated for a week after I post them), so I didn't "
+    "record a vote."
+)
+FEEDBACK_NOT_RECORDED = (
+    "Sorry, that vote didn't reach me in a form I recognise, so I didn't record it. The buttons under my newer "
+    "answers work."
+)
+FEEDBACK_NO_VOTES = "no votes yet"
+FEEDBACK_RATES = "*How helpful I've been in this channel (last 7 days):* {rates}"  # rates: bot.slack.feedback
+HOME_FEEDBACK_HEADER = "How helpful Parlance has been"
+HOME_FEEDBACK = "Votes in the public channels above, last 7 days: {rates}"
 
 
 def span_phrase(label: str) -> str:

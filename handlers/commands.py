@@ -54,7 +54,9 @@ class TranslateRequest:
 class ParlanceRequest:
     """What `/parlance` was asked. `instructions` is the text given to `/parlance instructions <text>`."""
 
-    action: Literal["help", "forget_me", "remember_me", "instructions", "instructions_off", "show_instructions"]
+    action: Literal[
+        "help", "forget_me", "remember_me", "feedback", "instructions", "instructions_off", "show_instructions"
+    ]
     instructions: str | None = None
 
 
@@ -132,9 +134,9 @@ def parse_translate(text: str) -> TranslateRequest | UsageError:
 
 
 def parse_parlance(text: str) -> ParlanceRequest | UsageError:
-    """`/parlance`, `/parlance help`, `/parlance forget me`, `/parlance remember me`, `/parlance instructions
-    <text>|off`: case and spacing of the keywords are free (the instructions' own text is kept as typed), anything
-    else gets the usage."""
+    """`/parlance`, `/parlance help`, `/parlance forget me`, `/parlance remember me`, `/parlance feedback`,
+    `/parlance instructions <text>|off`: case and spacing of the keywords are free (the instructions' own text is
+    kept as typed), anything else gets the usage."""
     keyword, _, rest = text.strip().partition(" ")
     if keyword.lower() == "instructions":
         return _parse_instructions(rest.strip())
@@ -145,6 +147,8 @@ def parse_parlance(text: str) -> ParlanceRequest | UsageError:
         return ParlanceRequest("forget_me")
     if words == ("remember", "me"):
         return ParlanceRequest("remember_me")
+    if words == ("feedback",):
+        return ParlanceRequest("feedback")
     return UsageError(f"I don't understand `{_shorten(text.strip())}`.\n{PARLANCE_USAGE}")
 
 
@@ -173,7 +177,8 @@ SUMMARIZE_USAGE = (
 )
 PARLANCE_USAGE = (
     "*Usage:* `/parlance forget me` (delete your stored messages here and stop storing new ones) · "
-    "`/parlance remember me` (store your new messages again) · `/parlance help` (what I store, and for how long) · "
+    "`/parlance remember me` (store your new messages again) · `/parlance feedback` (how helpful my answers here "
+    "have been) · `/parlance help` (what I store, and for how long) · "
     "`/parlance instructions <text>` (how I answer in this channel: persona, language, tone; "
     "`/parlance instructions off` removes them)."
 )

@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, String, column, delete, select, table, tup
 from sqlalchemy.orm import Session
 
 from storage.db import rows_changed
+from storage.feedback import forget_votes
 from storage.messages import slack_ts
 from storage.tables import Base, Job, Message, SlackEvent, utcnow
 
@@ -70,9 +71,9 @@ def prune_bookkeeping(*, session: Session, jobs_before: dt.datetime | None = Non
 
 def forget_user(*, session: Session, team_id: str, user_id: str) -> int:
     """Deletes everything a person wrote that we stored in one workspace (`/parlance forget me`): their messages in
-    every channel (with their scores and search entries) and the finished jobs that carried their text. Jobs
-    still queued or running are left to finish, so a request they just made is still answered. Runs in the
-    caller's transaction; returns how many messages went."""
+    every channel (with their scores and search entries), the finished jobs that carried their text, and their
+    votes on answers. Jobs still queued or running are left to finish, so a request they just made is still
+    answered. Runs in the caller's transaction; returns how many messages went."""
     forgotten = rows_changed(
         session,
         delete(Message)
@@ -88,6 +89,7 @@ def forget_user(*, session: Session, team_id: str, user_id: str) -> int:
         )
         .execution_options(synchronize_session=False)
     )
+    forget_votes(session=session, team_id=team_id, user_id=user_id)
     return forgotten
 
 

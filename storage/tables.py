@@ -195,3 +195,30 @@ class Digest(Base):
     period_end: Mapped[dt.datetime] = mapped_column()
     posted_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AnswerFeedback(Base):
+    """One person's 👍 or 👎 on one answer, summary or translation the bot posted (migration 0008).
+
+    A vote is keyed by the job that produced the answer, not by a message: an answer can span several messages,
+    and an ephemeral one has no message anyone else can name. Clicking the other button replaces the vote
+    (updated_at moves with it), so each person counts once per answer. No foreign key to jobs: finished jobs are
+    pruned after a week (storage/forgetting.py), and the votes outlive them."""
+
+    __tablename__ = "answer_feedback"
+    __table_args__ = (
+        UniqueConstraint("team_id", "job_id", "user_id", name="uq_answer_feedback_vote"),
+        Index("ix_answer_feedback_recent", "team_id", "channel_id", "updated_at"),
+        Index("ix_answer_feedback_team_user", "team_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    job_id: Mapped[int] = mapped_column(BigInteger)
+    message_ts: Mapped[str | None] = mapped_column(String(32), default=None, comment="the message the vote was on")
+    skill: Mapped[str] = mapped_column(String(16), comment="answer, summary or translation")
+    user_id: Mapped[str] = mapped_column(String(32))
+    helpful: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

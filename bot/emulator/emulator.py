@@ -223,6 +223,16 @@ class SlackEmulator(EmulatedTeam):
         )
         return self.socket_send("slash_commands", payload)
 
+    def socket_feedback(
+        self, message: dict[str, Any], *, helpful: bool, channel_id: str, user_id: str, user_name: str = "alice"
+    ) -> str:
+        """A click on a message's 👍 or 👎, pushed as an `interactive` envelope (see SlackSender.click_feedback)."""
+        url = self.response_urls.new(channel_id=channel_id, user_id=user_id)
+        payload = self.events.feedback_action(
+            message, helpful=helpful, channel_id=channel_id, user_id=user_id, user_name=user_name, response_url=url
+        )
+        return self.socket_send("interactive", payload)
+
     def socket_acks(self) -> list[dict[str, Any]]:
         """Acks from the client, in arrival order; each has envelope_id and, if sent, payload."""
         return self._socket.acks() if self._socket else []

@@ -329,30 +329,91 @@ class EventFactory:
         ephemeral: bool = True,
     ) -> dict[str, Any]:
         """A choice in a `static_select` of a message the app posted (`block_actions`, as Slack sends it)."""
+        action = {
+            "type": "static_select",
+            "action_id": action_id,
+            "block_id": block_id,
+            "selected_option": {"text": {"type": "plain_text", "text": label}, "value": value},
+            "action_ts": self.next_ts(),
+        }
+        container = {"type": "message", "message_ts": message_ts, "channel_id": channel_id, "is_ephemeral": ephemeral}
+        return self._block_actions(
+            action, container=container, user_id=user_id, user_name=user_name, response_url=response_url
+        )
+
+    def feedback_action(
+        self,
+        message: dict[str, Any],
+        *,
+        helpful: bool,
+        channel_id: str,
+        user_id: str,
+        user_name: str,
+        response_url: str,
+    ) -> dict[str, Any]:
+        """A click on the 👍 (`helpful`) or 👎 of the feedback buttons a message shows, as Slack sends it: the
+        clicked button's value and text, the block's and element's ids as the message has them, and the message
+        itself unless it is ephemeral. `message` is a channel message (it has `ts`) or an ephemeral one as the
+        emulator keeps it (`message_ts`). ValueError when the message shows no feedback buttons."""
+        block, element = _feedback_buttons(message)
+        button = element["positive_button" if helpful else "negative_button"]
+        action = {
+            "type": "feedback_buttons",
+            "action_id": element.get("action_id") or secrets.token_hex(3),
+            "block_id": block.get("block_id") or secrets.token_hex(3),
+            "value": button["value"],
+            "text": copy.deepcopy(button["text"]),
+            "action_ts": self.next_ts(),
+        }
+        ephemeral = "ts" not in message
+        container: dict[str, Any] = {
+            "type": "message",
+            "message_ts": message["message_ts"] if ephemeral else message["ts"],
+            "channel_id": channel_id,
+            "is_ephemeral": ephemeral,
+        }
+        if message.get("thread_ts"):
+            container["thread_ts"] = message["thread_ts"]
+        payload = self._block_actions(
+            action, container=container, user_id=user_id, user_name=user_name, response_url=response_url
+        )
+        if not ephemeral:
+            payload["message"] = copy.deepcopy(message)
+        return payload
+
+    def _block_actions(
+        self,
+        action: dict[str, Any],
+        *,
+        container: dict[str, Any],
+        user_id: str,
+        user_name: str,
+        response_url: str,
+    ) -> dict[str, Any]:
         me = self.identity
+        channel_id = container["channel_id"]
         return {
             "type": "block_actions",
             "token": self.verification_token,
             "api_app_id": me.app_id,
             "team": {"id": me.team_id, "domain": me.team_domain},
             "user": {"id": user_id, "username": user_name, "name": user_name, "team_id": me.team_id},
-            "container": {
-                "type": "message",
-                "message_ts": message_ts,
-                "channel_id": channel_id,
-                "is_ephemeral": ephemeral,
-            },
+            "container": container,
             "channel": {"id": channel_id, "name": self.channel_name(channel_id)},
             "trigger_id": self.trigger_id(),
             "response_url": response_url,
             "is_enterprise_install": False,
-            "actions": [
-                {
-                    "type": "static_select",
-                    "action_id": action_id,
-                    "block_id": block_id,
-                    "selected_option": {"text": {"type": "plain_text", "text": label}, "value": value},
-                    "action_ts": self.next_ts(),
-                }
-            ],
+            "state": {"values": {}},
+            "actions": [action],
         }
+
+
+def _feedback_buttons(message: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The first context_actions block of a message that holds feedback buttons, and that element."""
+    for block in message.get("blocks") or []:
+        if block.get("type") != "context_actions":
+            continue
+        for element in block.get("elements") or []:
+            if element.get("type") == "feedback_buttons":
+                return block, element
+    raise ValueError("the message shows no feedback buttons")

@@ -159,6 +159,21 @@ class SlackSender:
         )
         return self.interactive(payload)
 
+    def click_feedback(
+        self, message: dict[str, Any], *, helpful: bool, channel_id: str, user_id: str, user_name: str = "alice"
+    ) -> SentResponse:
+        """A person clicks 👍 (`helpful`) or 👎 under one of the app's messages: a channel message as
+        `emulator.messages()` returns it, or an ephemeral one from `emulator.ephemeral_messages()`."""
+        payload = self.events.feedback_action(
+            message,
+            helpful=helpful,
+            channel_id=channel_id,
+            user_id=user_id,
+            user_name=user_name,
+            response_url=self._response_url(channel_id, user_id),
+        )
+        return self.interactive(payload)
+
     def interactive(self, payload: dict[str, Any]) -> SentResponse:
         """Any interactivity payload (block_actions, view_submission...), form-encoded as `payload=`."""
         return self.raw(urlencode({"payload": json.dumps(payload)}).encode(), content_type=FORM)

@@ -21,9 +21,12 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import texts
+from bot.jobs.dispatch import RetryLater
 from bot.jobs.slack_errors import SlackRefused, slack_call
 from bot.slack import agent_status
 from bot.slack import delivery as slack_io
+from bot.slack import feedback as slack_feedback
+from bot.slack.feedback import Skill
 from bot.slack.native_stream import NativeStream, ReplyStream
 from bot.slack.streaming import SlackStream
 from bot.slack.teams import Teams, current_team
@@ -54,24 +57,47 @@ class Delivery:
         self._teams = teams
         self._native_streaming = native_streaming  # NATIVE_STREAMING
 
-    def reply_in_thread(self, job: ClaimedJob, text: str, *, thread_ts: str | None = None, note: bool = False) -> None:
+    def reply_in_thread(
+        self,
+        job: ClaimedJob,
+        text: str,
+        *,
+        thread_ts: str | None = None,
+        note: bool = False,
+        feedback: Skill | None = None,
+    ) -> None:
         """Posts once per job: a retried job edits the reply it already posted instead of posting again. A `note`
-        (the model is busy) is edited into the answer later, so it is not kept as history."""
+        (the model is busy) is edited into the answer later, so it is not kept as history. `feedback`: the
+        answer gets 👍 / 👎 under its last message."""
         payload = job.payload
         thread_ts = thread_ts or payload.get("thread_ts")
         text = slack_io.neutralize_mentions(text, allowed_users=frozenset({payload.get("user") or ""}))
         posted = self._post_once(job, text, thread_ts=thread_ts)
         if not note:
             self.remember(job, posted, text, thread_ts=thread_ts)
+        if feedback is not None and posted:
+            self._ask_feedback(job, posted, slack_io.split_for_slack(text), skill=feedback)
 
-    def reply_to_caller(self, job: ClaimedJob, text: str, *, blocks: list[dict[str, Any]] | None = None) -> None:
+    def reply_to_caller(
+        self,
+        job: ClaimedJob,
+        text: str,
+        *,
+        blocks: list[dict[str, Any]] | None = None,
+        feedback: Skill | None = None,
+    ) -> None:
         """Only the caller sees it (through the command's response_url when there is one), unless they asked for
-        `public`, in which case it goes to the channel."""
+        `public`, in which case it goes to the channel. `feedback`: 👍 / 👎 under its last message."""
         payload = job.payload
         text = slack_io.neutralize_mentions(text)
+        chunks = slack_io.split_for_slack(text)
         if payload.get("public"):
-            self._post_once(job, text, thread_ts=None)
+            posted = self._post_once(job, text, thread_ts=None)
+            if feedback is not None and posted:
+                self._ask_feedback(job, posted, chunks, skill=feedback)
         else:
+            if feedback is not None:
+                blocks = slack_feedback.with_feedback(chunks[-1], job.id, feedback)
             with slack_call():
                 slack_io.respond_ephemeral(
                     client=self._client,
@@ -155,6 +181,35 @@ class Delivery:
         except SlackApiError:
             return
         logger.info("job %d stopped the stream an earlier attempt left open", job.id)
+
+    def offer_feedback(self, job: ClaimedJob, stream: SlackStream, skill: Skill) -> None:
+        """👍 / 👎 under the last message of a finished streamed reply."""
+        if stream.posted and len(stream.shown) == len(stream.posted):
+            self._ask_feedback(job, stream.posted, stream.shown, skill=skill)
+
+    def _ask_feedback(self, job: ClaimedJob, posted: list[str], shown: list[str], *, skill: Skill) -> None:
+        """Puts the buttons under the last of `posted` (showing the last of `shown`). On a retry, the earlier
+        attempt's last message may show them too, with its old text: when the answer now goes on past it, they
+        come off it. The buttons are a courtesy: an answer that is posted stays a success without them, whether
+        Slack refuses them or is out of order (retrying the job would ask the model for the whole answer again)."""
+        earlier_last = ([job.reply_ts, *job.continued_ts] if job.reply_ts else [])[-1:]
+        try:
+            with slack_call():
+                for index, ts in enumerate(posted[:-1]):
+                    if ts in earlier_last:
+                        slack_feedback.drop_feedback(
+                            client=self._client, channel=job.channel_id, ts=ts, text=shown[index]
+                        )
+                slack_feedback.attach_feedback(
+                    client=self._client,
+                    channel=job.channel_id,
+                    ts=posted[-1],
+                    text=shown[-1],
+                    job_id=job.id,
+                    skill=skill,
+                )
+        except (SlackRefused, RetryLater) as problem:
+            logger.warning("job %d: its answer is posted, but not its feedback buttons (%s)", job.id, problem)
 
     def earlier_replies(self, job: ClaimedJob, *, thread_ts: str | None) -> list[str]:
         """The messages this job already posted, first one first, for a retry to edit instead of posting again.

@@ -28,6 +28,8 @@ from bot.jobs.enqueue import (
 )
 from bot.jobs.kinds import AgentThreadPayload, JobKind, SummarizePayload, TranslatePayload
 from bot.slack.access import ChannelAccess
+from bot.slack.feedback import ACTION_ID as FEEDBACK_ACTION
+from bot.slack.feedback_listeners import FeedbackListeners
 from bot.slack.history import STORED_SUBTYPES, is_from_bot, store_slack_message
 from bot.slack.installs import INSTALL_EVENTS, OAuthInstalls, register_install_listeners
 from bot.slack.privacy import COMMAND as PARLANCE_COMMAND
@@ -51,7 +53,7 @@ EVENTS = (
 COMMANDS = ("/summarize", "/translate", SENTIMENT_COMMAND, PARLANCE_COMMAND)
 SHORTCUTS = ("summarize_thread", "translate_message")
 REPLY_KINDS = (JobKind.MENTION.value, JobKind.HELP.value)  # what Slack's stop button stops
-ACTIONS = ("translate_pick",)
+ACTIONS = ("translate_pick", FEEDBACK_ACTION)
 
 
 def register_listeners(
@@ -70,6 +72,7 @@ def register_listeners(
     listeners = Listeners(sessions=sessions, wake_dispatcher=wake_dispatcher)
     privacy = PrivacyListeners(sessions=sessions, retention_days=retention_days)
     sentiment = SentimentListeners(sessions=sessions, wake_dispatcher=wake_dispatcher)
+    feedback = FeedbackListeners(sessions=sessions)
     events: dict[str, Callable[..., None]] = {  # Bolt passes each listener the arguments it names
         "app_mention": listeners.on_app_mention,
         "message": listeners.on_message,
@@ -85,7 +88,8 @@ def register_listeners(
         PARLANCE_COMMAND: privacy.on_parlance,  # answered in the ack: fast, idempotent DB work
     }
     shortcuts = {"summarize_thread": listeners.on_summarize_thread, "translate_message": listeners.on_translate_message}
-    actions = {"translate_pick": listeners.on_translate_pick}
+    actions = {"translate_pick": listeners.on_translate_pick, FEEDBACK_ACTION: feedback.on_vote}  # votes: in the ack
+    after_ack = {FEEDBACK_ACTION: [feedback.thank_voter]}  # Bolt's lazy listeners: run once the ack is sent
     # The install listeners register their own events (tokens_revoked, app_uninstalled), below.
     assert set(events) == set(EVENTS) - set(INSTALL_EVENTS)
     assert (set(commands), set(shortcuts), set(actions)) == (set(COMMANDS), set(SHORTCUTS), set(ACTIONS))
@@ -96,7 +100,7 @@ def register_listeners(
     for name, on_shortcut in shortcuts.items():
         app.message_shortcut(name)(on_shortcut)
     for name, on_action in actions.items():
-        app.action(name)(on_action)
+        app.action(name)(ack=on_action, lazy=after_ack.get(name, []))
     register_install_listeners(app, sessions=sessions, installs=installs)  # tokens_revoked, app_uninstalled
     app.error(listeners.on_error)
 

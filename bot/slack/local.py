@@ -46,12 +46,13 @@ Parlance local mode: you are @you in #general of an emulated Slack workspace (no
   /summarize [args]          /summarize, /summarize 50, /summarize 24h ...
   /translate fr <text>       translate text
   /sentiment [args]          the channel's mood and scheduled digests (/sentiment help; /sentiment now)
-  /parlance [forget me]      what Parlance stores about you, and deleting it
+  /parlance [forget me]      what Parlance stores about you, and deleting it; /parlance feedback: helpful rates
   /parlance instructions <text>  how Parlance answers in #general (persona, language, tone); `off` removes them
   /share PATH [comment]      share a file from your disk here (text, code, CSV, JSON, PDF become context)
   /react [N] :flag-fr:       react to message N (default: the last one here); a flag asks for a translation
   /shortcut NAME [N]         a message shortcut on message N: summarize_thread or translate_message
   /pick <language>           answer the language menu the translate_message shortcut shows
+  /vote up|down [N]          👍 or 👎 on an answer, summary or translation (the last one shown, or message N)
   /home                      open Parlance's App Home tab
   /agent                     open a new chat in Parlance's Messages tab (the agent view); /channel goes back
   /messages                  the last messages here, with their numbers N
@@ -64,6 +65,7 @@ LOCAL_COMMANDS = (
     "/react",
     "/shortcut",
     "/pick",
+    "/vote",
     "/home",
     "/agent",
     "/messages",
@@ -366,6 +368,7 @@ class ReplyPrinter:
         self._prompts_shown: dict[str, dict[str, Any]] = {}
         self._home_id: str | None = None
         self.picker: Picker | None = None
+        self.rateable: tuple[str, dict[str, Any]] | None = None  # the last message shown with 👍 / 👎, for /vote
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="local-printer", daemon=True)
 
@@ -412,15 +415,18 @@ class ReplyPrinter:
     # ----- what the bot did ------------------------------------------------------------------------------------
 
     def flush(self) -> None:
+        """Called by the printer's loop and by the commands that look for a message, so two can run at once: the
+        workspace is read inside the printer's lock, or both would print the same new ephemeral messages and
+        then skip as many of the next ones."""
         ws = self._emulator.workspace
-        with ws.lock:
-            history = {channel: copy.deepcopy(messages) for channel, messages in ws.history.items()}
-            ephemerals = copy.deepcopy(ws.ephemerals[self._seen_ephemerals :])
-            home = copy.deepcopy(ws.home_views.get(YOU))
-            streaming = {key for key, state in ws.streams.items() if state == "streaming"}
-            statuses = [copy.deepcopy(status) for status in ws.thread_status.values()]
-            prompts = copy.deepcopy(ws.suggested_prompts)
         with self._lock:
+            with ws.lock:
+                history = {channel: copy.deepcopy(messages) for channel, messages in ws.history.items()}
+                ephemerals = copy.deepcopy(ws.ephemerals[self._seen_ephemerals :])
+                home = copy.deepcopy(ws.home_views.get(YOU))
+                streaming = {key for key, state in ws.streams.items() if state == "streaming"}
+                statuses = [copy.deepcopy(status) for status in ws.thread_status.values()]
+                prompts = copy.deepcopy(ws.suggested_prompts)
             writing = 0
             present: set[tuple[str, str]] = set()
             for channel, messages in history.items():
@@ -460,20 +466,33 @@ class ReplyPrinter:
         """Prints a bot message that is final and not shown as it is now (its markdown block when it has one: what
         Slack shows); returns the characters written so far of one still being streamed (0 otherwise), whether
         it is edited as the model writes or streamed natively (chat.startStream until chat.stopStream)."""
+        from bot.slack.feedback import shows_feedback
+
         text = message.get("text", "")
         if in_progress(text) or streaming:
             return len(text)
         text = markdown_of(message) or text
         if not text and not message.get("files"):
             return 0  # the root Slack gives a thread in the bot's Messages tab: nothing to read
-        if self._shown.get(key) == text:
+        rateable = shows_feedback(message)
+        state = text + ("\x00rateable" if rateable else "")  # the buttons may come in an edit of their own
+        if self._shown.get(key) == state:
+            return 0
+        number = self._numbers[key]
+        if rateable:
+            self.rateable = (key[0], message)
+        if self._shown.get(key, "").partition("\x00")[0] == text:  # same text: only the buttons are new
+            self._shown[key] = state
+            self._terminal.say(_vote_hint(number))
             return 0
         edited = " (edited)" if key in self._shown else ""
-        self._shown[key] = text
+        self._shown[key] = state
         where = " in thread" if message.get("thread_ts") not in (None, message["ts"]) else ""
-        lines = [f"[{self._numbers[key]}] parlance{where}{edited}: {text}"] if text or not message.get("files") else []
+        lines = [f"[{number}] parlance{where}{edited}: {text}"] if text or not message.get("files") else []
         if not edited:
-            lines.extend(self._save_files(message.get("files") or [], shared_by=f"[{self._numbers[key]}] parlance"))
+            lines.extend(self._save_files(message.get("files") or [], shared_by=f"[{number}] parlance"))
+        if rateable:
+            lines.append(_vote_hint(number))
         if lines:
             self._terminal.say("\n".join(lines))
         return 0
@@ -496,10 +515,15 @@ class ReplyPrinter:
         return lines
 
     def _show_ephemeral(self, ephemeral: dict[str, Any]) -> None:
+        from bot.slack.feedback import shows_feedback
+
         if ephemeral.get("user") not in (None, YOU):
             return
         where = " in thread" if ephemeral.get("thread_ts") else ""
         lines = [f"parlance{where} (only you can see this): {ephemeral.get('text', '')}"]
+        if shows_feedback(ephemeral):
+            self.rateable = (ephemeral.get("channel") or CHANNEL, ephemeral)
+            lines.append(_vote_hint(None))
         for block in ephemeral.get("blocks") or []:
             accessory = block.get("accessory") or {}
             if accessory.get("type") == "static_select":
@@ -507,6 +531,11 @@ class ReplyPrinter:
                 self.picker = Picker(block["block_id"], ephemeral.get("message_ts", ""), options)
                 lines.append("  choose with /pick <language>: " + ", ".join(f"{v} ({t})" for v, t in options.items()))
         self._terminal.say("\n".join(lines))
+
+
+def _vote_hint(number: int | None) -> str:
+    where = f" {number}" if number is not None else ""
+    return f"  was this helpful? /vote up{where} (👍) or /vote down{where} (👎)"
 
 
 class LocalSession:
@@ -543,6 +572,7 @@ class LocalSession:
             "/react": lambda: self._react(rest),
             "/shortcut": lambda: self._shortcut(rest),
             "/pick": lambda: self._pick(rest),
+            "/vote": lambda: self._vote(rest),
             "/home": self._home,
             "/agent": self._open_agent,
             "/messages": self._list,
@@ -696,6 +726,35 @@ class LocalSession:
             user_id=YOU,
             user_name="you",
             message_ts=picker.message_ts,
+        )
+        if response.status != 200:
+            self._terminal.say(f"(Slack would show an error: HTTP {response.status})")
+
+    def _vote(self, rest: str) -> None:
+        """A click on 👍 or 👎 under message N, or under the last answer shown with the buttons (a summary or a
+        translation only you can see included)."""
+        from bot.slack.feedback import shows_feedback
+
+        choice, _, number = rest.partition(" ")
+        if choice.lower() not in ("up", "down"):
+            self._terminal.say("(usage: /vote up [N] or /vote down [N])")
+            return
+        if number.strip():
+            target = self._target(number.strip())
+            if target is None:
+                return
+            if not shows_feedback(target[1]):
+                self._terminal.say(f"(message {number.strip()} has no 👍 / 👎 buttons)")
+                return
+        else:
+            self._printer.flush()
+            target = self._printer.rateable
+            if target is None:
+                self._terminal.say("(no answer with 👍 / 👎 buttons yet)")
+                return
+        channel, message = target
+        response = self._sender.click_feedback(
+            message, helpful=choice.lower() == "up", channel_id=channel, user_id=YOU, user_name="you"
         )
         if response.status != 200:
             self._terminal.say(f"(Slack would show an error: HTTP {response.status})")

@@ -107,12 +107,18 @@ def sparkline(days: Sequence[DayMood]) -> str:
     return "".join(marks)
 
 
-def home_view(channels: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The App Home tab: one section per channel (schedule and 30-day trend)."""
+def home_view(channels: Sequence[dict[str, Any]], *, feedback: str | None = None) -> dict[str, Any]:
+    """The App Home tab: one section per channel (schedule and 30-day trend), then how helpful people found the
+    answers in those channels (`feedback`: bot.slack.feedback.rates_line)."""
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": texts.HOME_HEADER}}]
     if not channels:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": texts.HOME_EMPTY}})
-    for channel in channels[:45]:  # Slack allows 100 blocks in a view; two per channel
+    for channel in channels[:45]:  # Slack allows 100 blocks in a view; two per channel, three for feedback
         blocks.append({"type": "divider"})
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": texts.HOME_CHANNEL.format(**channel)}})
+    if feedback is not None and channels:
+        blocks.append({"type": "header", "text": {"type": "plain_text", "text": texts.HOME_FEEDBACK_HEADER}})
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": texts.HOME_FEEDBACK.format(rates=feedback)}}
+        )
     return {"type": "home", "blocks": blocks}

@@ -73,6 +73,11 @@ class SlackStream:
     def posted(self) -> list[str]:
         return list(self._posted)
 
+    @property
+    def shown(self) -> list[str]:
+        """What each message of the reply shows now, as sent to Slack (rendered, split), first one first."""
+        return list(self._shown)
+
     def start(self, placeholder: str = PLACEHOLDER, *, showing: str | None = None) -> str:
         """Shows the user we are on it; reuses the message a previous attempt of the same job posted. `showing`:
         what that message already says (a note that the model is busy), left in place until the answer comes."""

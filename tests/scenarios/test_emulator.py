@@ -11,6 +11,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -149,6 +150,116 @@ def test_invalid_blocks_explains_where(client: WebClient) -> None:
     with pytest.raises(SlackApiError) as info:
         client.chat_postMessage(channel="C1", text="x", blocks=too_long)
     assert "json-pointer:/blocks/0/text/text" in info.value.response["errors"][0]
+
+
+def _feedback_block(**changes: Any) -> dict[str, Any]:
+    """The context actions block with feedback buttons, as docs.slack.dev's example has it, with `changes` made:
+    a key of the block, of its element (`element.`), or of its positive button (`positive.`); None deletes."""
+    block: dict[str, Any] = {
+        "type": "context_actions",
+        "block_id": "fb1",
+        "elements": [
+            {
+                "type": "feedback_buttons",
+                "action_id": "feedback_buttons_1",
+                "positive_button": {"text": {"type": "plain_text", "text": "👍"}, "value": "positive_feedback"},
+                "negative_button": {"text": {"type": "plain_text", "text": "👎"}, "value": "negative_feedback"},
+            }
+        ],
+    }
+    for key, value in changes.items():
+        target, name = block, key
+        if key.startswith("element."):
+            target, name = block["elements"][0], key.removeprefix("element.")
+        elif key.startswith("positive."):
+            target, name = block["elements"][0]["positive_button"], key.removeprefix("positive.")
+        if value is None:
+            target.pop(name)
+        else:
+            target[name] = value
+    return block
+
+
+def test_feedback_buttons_at_slacks_limits_are_accepted(client: WebClient) -> None:
+    at_limits = _feedback_block(
+        **{
+            "positive.text": {"type": "plain_text", "text": "y" * 75},
+            "positive.value": "v" * 2000,
+            "positive.accessibility_label": "a" * 75,
+            "block_id": "b" * 255,
+            "element.action_id": "i" * 255,
+        }
+    )
+    at_limits["elements"] *= 5
+    client.chat_postMessage(channel="C1", text="answer", blocks=[at_limits])
+    client.chat_postMessage(channel="C1", text="answer", blocks=[_feedback_block(**{"element.action_id": None})])
+
+
+@pytest.mark.parametrize(
+    ("changes", "pointer"),
+    [
+        ({"elements": None}, "/blocks/0"),
+        ({"elements": []}, "/blocks/0"),
+        ({"element.type": "button"}, "/blocks/0/elements/0/type"),
+        ({"element.negative_button": None}, "/blocks/0/elements/0"),
+        ({"positive.value": None}, "/blocks/0/elements/0/positive_button"),
+        ({"positive.value": "v" * 2001}, "/blocks/0/elements/0/positive_button/value"),
+        ({"positive.text": {"type": "mrkdwn", "text": "👍"}}, "/blocks/0/elements/0/positive_button/text"),
+        ({"positive.text": {"type": "plain_text", "text": "y" * 76}}, "/blocks/0/elements/0/positive_button/text/text"),
+        ({"positive.text": {"type": "plain_text", "text": ""}}, "/blocks/0/elements/0/positive_button/text/text"),
+        ({"positive.accessibility_label": "a" * 76}, "/blocks/0/elements/0/positive_button/accessibility_label"),
+        ({"element.action_id": "i" * 256}, "/blocks/0/elements/0/action_id"),
+        ({"block_id": "b" * 256}, "/blocks/0/block_id"),
+    ],
+)
+def test_feedback_buttons_are_checked_as_slack_documents_them(
+    emu: SlackEmulator, client: WebClient, changes: dict[str, Any], pointer: str
+) -> None:
+    blocks = [_feedback_block(**changes)]
+    with pytest.raises(SlackApiError) as info:
+        client.chat_postMessage(channel="C1", text="answer", blocks=blocks)
+    assert info.value.response["error"] == "invalid_blocks"
+    assert any(f"[json-pointer:{pointer}]" in problem for problem in info.value.response["errors"])
+    posted = client.chat_postMessage(channel="C1", text="answer")
+    assert error_of(lambda: client.chat_update(channel="C1", ts=posted["ts"], text="a", blocks=blocks)) == (
+        "invalid_blocks"
+    )
+    too_many = _feedback_block()
+    too_many["elements"] *= 6
+    assert error_of(lambda: client.chat_postMessage(channel="C1", text="a", blocks=[too_many])) == "invalid_blocks"
+
+
+def test_a_click_on_feedback_buttons_is_sent_as_slack_sends_it(emu: SlackEmulator, client: WebClient) -> None:
+    parent = emu.add_message("C1", user="U1", text="a question")
+    client.chat_postMessage(channel="C1", text="answer", thread_ts=parent, blocks=[_feedback_block()])
+    [_, message] = emu.messages("C1", thread_ts=parent)
+    click = emu.events.feedback_action(
+        message, helpful=False, channel_id="C1", user_id="U1", user_name="alice", response_url="https://hooks/x"
+    )
+    assert click["type"] == "block_actions" and click["user"]["id"] == "U1"
+    [action] = click["actions"]
+    assert {key: action[key] for key in ("type", "action_id", "block_id", "value")} == {
+        "type": "feedback_buttons",
+        "action_id": "feedback_buttons_1",
+        "block_id": "fb1",
+        "value": "negative_feedback",
+    }
+    assert action["text"] == {"type": "plain_text", "text": "👎"}
+    assert click["container"] == {
+        "type": "message", "message_ts": message["ts"], "channel_id": "C1", "is_ephemeral": False, "thread_ts": parent,
+    }  # fmt: skip
+    assert click["message"]["ts"] == message["ts"] and click["response_url"] == "https://hooks/x"
+    client.chat_postEphemeral(channel="C1", user="U1", text="only you", blocks=[_feedback_block()])
+    [ephemeral] = emu.ephemeral_messages("C1")
+    private = emu.events.feedback_action(
+        ephemeral, helpful=True, channel_id="C1", user_id="U1", user_name="alice", response_url="https://hooks/y"
+    )
+    assert private["container"]["is_ephemeral"] is True and "message" not in private
+    assert private["actions"][0]["value"] == "positive_feedback"
+    with pytest.raises(ValueError, match="no feedback buttons"):
+        emu.events.feedback_action(
+            emu.messages("C1")[0], helpful=True, channel_id="C1", user_id="U1", user_name="a", response_url="u"
+        )
 
 
 def test_update_delete_and_permalink(emu: SlackEmulator, client: WebClient) -> None:

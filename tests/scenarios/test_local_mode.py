@@ -272,6 +272,34 @@ def test_the_language_menu_of_the_translate_shortcut_can_be_answered(tmp_path: P
     assert translated.strip() == "parlance (only you can see this): *French:* We ship on Friday."
 
 
+def test_answers_can_be_rated_with_vote_and_parlance_feedback_counts_the_votes(
+    tmp_path: Path, scripted_model: str
+) -> None:
+    session = _Session(tmp_path, scripted_model)
+    session.type("we ship the release on friday")
+    session.type("@parlance tell me a joke")
+    hint = session.wait_for("was this helpful? /vote up ")
+    number = hint.split("/vote up ")[1].split(" ")[0]
+    session.type(f"/vote down {number}")
+    session.wait_for("parlance in thread (only you can see this): " + texts.FEEDBACK_THANKS_NOT_HELPFUL)
+    session.type("/vote up")  # the last answer with buttons: the same one, so the vote changes
+    session.wait_for("parlance in thread (only you can see this): " + texts.FEEDBACK_CHANGED_HELPFUL)
+    session.type("/vote sideways")
+    session.wait_for("(usage: /vote up [N] or /vote down [N])")
+    session.type("/vote up 1")
+    session.wait_for("(message 1 has no 👍 / 👎 buttons)")
+    session.type("/summarize")
+    session.wait_for("parlance (only you can see this): *Summary of")
+    session.wait_for("was this helpful? /vote up (👍) or /vote down (👎)")  # a private answer has no number
+    session.type("/vote down")
+    session.wait_for("parlance (only you can see this): " + texts.FEEDBACK_THANKS_NOT_HELPFUL)
+    session.type("/parlance feedback")
+    rates = session.wait_for("parlance (only you can see this): *How helpful")
+    session.type("/quit")
+    assert session.finish()[0] == 0
+    assert "Answers: 1 of 1 helpful (100 %) · Summaries: 0 of 1 helpful (0 %)" in rates
+
+
 def test_ctrl_c_stops_local_mode_cleanly(tmp_path: Path) -> None:
     session = _Session(tmp_path, NO_MODEL)
     session.type("/x")

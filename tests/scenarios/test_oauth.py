@@ -220,9 +220,14 @@ def test_two_workspaces_side_by_side_each_get_their_own_bot_and_only_their_own_h
     assert "beta plan" not in alpha_prompt and "bruno" not in alpha_prompt.lower()
     assert "alpha plan" not in beta_prompt and "alice" not in beta_prompt.lower()
     assert "bruno" in beta_prompt and BRUNO not in beta_prompt  # users.info answered Beta's token with his name
+
+    def bots_stored() -> set[str | None]:  # a reply is stored just after Slack shows it: waited for
+        with app.parlance.sessions() as session:
+            stored = messages.recent_messages(session=session, team_id=BETA, channel_id=BETA_CHANNEL, limit=20)
+        return {m.user_id for m in stored if m.is_bot}
+
+    assert wait_until(bots_stored, what="Beta's reply stored") == {BETA_BOT}
     with app.parlance.sessions() as session:
-        stored = messages.recent_messages(session=session, team_id=BETA, channel_id=BETA_CHANNEL, limit=20)
-        assert {m.user_id for m in stored if m.is_bot} == {BETA_BOT}
         assert not messages.recent_messages(session=session, team_id=TEAM, channel_id=BETA_CHANNEL, limit=20)
 
 

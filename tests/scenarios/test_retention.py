@@ -19,7 +19,7 @@ from bot.background.clock import BOOKKEEPING_JOB, RETENTION_JOB, DigestClock
 from bot.emulator import SentResponse
 from bot.settings import Settings
 from handlers.commands import ParlanceRequest, UsageError, parse_parlance
-from storage import channel_instructions, channel_notices, forgetting, jobs, messages, opt_outs
+from storage import channel_instructions, channel_notices, feedback, forgetting, jobs, messages, opt_outs
 from storage import channel_settings as digests
 from storage import seen_events as events
 from storage import sentiment_scores as scores
@@ -185,6 +185,8 @@ def _fill_team(session: Session, team: str) -> None:
     channel_instructions.set_instructions(session=session, team_id=team, channel_id=CHANNEL, text="Be brief.",
                                           user_id=BOB)  # fmt: skip
     channel_notices.claim_notice(session=session, team_id=team, channel_id=CHANNEL, notice=channel_notices.NOT_ENABLED)
+    feedback.record_vote(session=session, team_id=team, channel_id=CHANNEL, job_id=1, skill="answer", user_id=BOB,
+                         helpful=True, message_ts=None)  # fmt: skip
 
 
 def _rows_per_table(session: Session, team: str) -> dict[str, int]:
@@ -284,13 +286,14 @@ def test_the_scheduled_purge_deletes_old_messages_and_logs_counts_not_text(
         ("forget me", ParlanceRequest("forget_me")),
         ("Forget   Me", ParlanceRequest("forget_me")),
         ("remember me", ParlanceRequest("remember_me")),
+        (" Feedback ", ParlanceRequest("feedback")),
     ],
 )
 def test_parlance_arguments(text: str, expected: ParlanceRequest) -> None:
     assert parse_parlance(text) == expected
 
 
-@pytest.mark.parametrize("text", ["forget", "forget bob", "delete everything", "forget me now"])
+@pytest.mark.parametrize("text", ["forget", "forget bob", "delete everything", "forget me now", "feedback please"])
 def test_parlance_mistakes_get_the_usage(text: str) -> None:
     result = parse_parlance(text)
     assert isinstance(result, UsageError)
@@ -342,7 +345,9 @@ def test_forget_me_deletes_the_callers_messages_here_and_stops_storing_them(
 @pytest.mark.parametrize("text", ["", "help"])
 def test_parlance_help_says_what_is_stored_and_for_how_long(slack, text: str) -> None:
     answer = _reply(slack.command("/parlance", text, user_id=ALICE, channel_id=CHANNEL))
-    assert answer == f"{texts.PARLANCE_HELP.format(retention=texts.RETENTION_FOREVER)}\n{texts.INSTRUCTIONS_NONE}"
+    assert answer.startswith(
+        f"{texts.PARLANCE_HELP.format(retention=texts.RETENTION_FOREVER)}\n{texts.INSTRUCTIONS_NONE}\n"
+    )
     assert "`/parlance forget me`" in answer and "`/parlance remember me`" in answer
 
 
@@ -365,7 +370,7 @@ def test_with_retention_help_names_it_and_summaries_never_bring_back_purged_mess
 ) -> None:
     slack = sender_for(retention_app, emulator)
     answer = _reply(slack.command("/parlance", "help", user_id=ALICE, channel_id=CHANNEL))
-    assert answer.startswith(texts.PARLANCE_HELP.format(retention=texts.RETENTION_DAYS.format(days=30)))
+    assert answer.startswith(texts.PARLANCE_HELP.format(retention=texts.RETENTION_DAYS.format(days=30)) + "\n")
     parlance = retention_app.parlance
     sessions = parlance.sessions
     slack.event(slack.message_event(CHANNEL, ALICE, "We decided the purple launch date.", ts=_ts(OLD, 1)))

@@ -138,7 +138,7 @@ class FakeDelivery:
     def __init__(self) -> None:
         self.answers: list[str] = []
 
-    def reply_to_caller(self, job: ClaimedJob, text: str, *, blocks: Any = None) -> None:
+    def reply_to_caller(self, job: ClaimedJob, text: str, *, blocks: Any = None, feedback: Any = None) -> None:
         self.answers.append(text)
 
 

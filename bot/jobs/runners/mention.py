@@ -29,6 +29,7 @@ from bot.jobs.runners.instructions import with_channel_instructions
 from bot.jobs.runners.lines import chat_line, is_about_the_team, shorten
 from bot.jobs.slack_errors import slack_call
 from bot.model.client import ModelBusy, ModelClient, ModelUnavailable, PromptTooLong
+from bot.slack.feedback import Skill
 from bot.slack.mrkdwn import escape
 from bot.slack.native_stream import ReplyStream
 from handlers.conversation.reply import converse
@@ -88,6 +89,8 @@ class MentionRunner:
             except PromptTooLong:
                 stream.finish(texts.REQUEST_TOO_LONG_FOR_MODEL, mrkdwn=True)
         self.delivery.remember(job, stream.posted, stream.text, thread_ts=thread_ts)
+        if stream.text != texts.REQUEST_TOO_LONG_FOR_MODEL:  # an answer, stored: 👍 / 👎 under it
+            self.delivery.offer_feedback(job, stream, Skill.ANSWER)
 
     def _answer(self, job: ClaimedJob, request: str, stream: ReplyStream, model: ModelClient) -> None:
         """Every question is looked up in the channel first. What the messages do not answer is declined when it

@@ -19,9 +19,11 @@ from bot.jobs.runners.deps import RunnerDeps
 from bot.jobs.slack_errors import slack_call
 from bot.slack import delivery as slack_io
 from bot.slack import sentiment_views as slack_out
+from bot.slack.feedback import RATE_DAYS, rates_line
 from handlers.sentiment.digest import MIN_MESSAGES, ScoredLine, build_digest, days_of
 from handlers.sentiment.schedule import Period, SentimentCommand, describe, parse_spec, to_spec, zone
 from storage import channel_settings as digest_queries
+from storage import feedback as feedback_queries
 from storage import sentiment_scores as sentiment_queries
 from storage.db import read_session
 from storage.jobs import ClaimedJob
@@ -210,6 +212,15 @@ class SentimentRunners:
                     "count": len(lines),
                 }
             )
-        view = slack_out.home_view(entries)
+        view = slack_out.home_view(entries, feedback=self._helpful_rates(job, [str(e["channel"]) for e in entries]))
         with slack_call():
             self.deps.client.views_publish(user_id=SentimentHomePayload.of(job).user, view=view)
+
+    def _helpful_rates(self, job: ClaimedJob, channel_ids: list[str]) -> str:
+        """The 👍 / 👎 votes of the last week in the channels the tab shows (public ones only), per skill."""
+        since = utcnow() - dt.timedelta(days=RATE_DAYS)
+        with read_session(self.deps.sessions) as session:
+            rates = feedback_queries.helpful_rates(
+                session=session, team_id=job.team_id, channel_ids=channel_ids, since=since
+            )
+        return rates_line(rates)

@@ -13,6 +13,7 @@ from bot.jobs.runners.deps import RunnerDeps
 from bot.jobs.runners.instructions import with_channel_instructions
 from bot.jobs.runners.lines import chat_line, is_about_the_team, shorten
 from bot.slack.backfill import backfill_channel, backfill_thread
+from bot.slack.feedback import Skill
 from bot.slack.mrkdwn import escape
 from bot.texts import span_phrase
 from handlers.summarize.summary import Summary, SummaryPoint, summarize
@@ -57,7 +58,7 @@ class SummarizeRunner:
         summary = summarize(lines, model, abstract=writes, rephrase=writes, bot_names=bot_names)
         rendered = render_summary(summary, span=label, count=len(read), files=files.count)
         note = files.note()
-        self.delivery.reply_to_caller(job, f"{rendered}\n{note}" if note else rendered)
+        self.delivery.reply_to_caller(job, f"{rendered}\n{note}" if note else rendered, feedback=Skill.SUMMARY)
 
     def _messages(self, job: ClaimedJob) -> list[StoredMessage]:
         """The messages asked for, after reading from Slack whatever of them we have not stored."""

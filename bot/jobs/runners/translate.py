@@ -11,6 +11,7 @@ from bot.jobs.kinds import TranslatePayload
 from bot.jobs.model_wait import Waiting
 from bot.jobs.runners.deps import RunnerDeps
 from bot.jobs.slack_errors import slack_call
+from bot.slack.feedback import Skill
 from handlers.text.markup import USER
 from handlers.translate.languages import LANGUAGES
 from handlers.translate.translation import translate
@@ -52,10 +53,14 @@ class TranslateRunner:
             who = self.deps.directory.display_name(job.team_id, payload.user)
             thread_ts = payload.source_thread_ts or self._thread_of(job)
             self.delivery.reply_in_thread(
-                job, texts.TRANSLATION_IN_THREAD.format(language=name, who=who, text=translated), thread_ts=thread_ts
+                job,
+                texts.TRANSLATION_IN_THREAD.format(language=name, who=who, text=translated),
+                thread_ts=thread_ts,
+                feedback=Skill.TRANSLATION,
             )
         else:
-            self.delivery.reply_to_caller(job, texts.TRANSLATION.format(language=name, text=result.text))
+            translation = texts.TRANSLATION.format(language=name, text=result.text)
+            self.delivery.reply_to_caller(job, translation, feedback=Skill.TRANSLATION)
 
     # -- where the text comes from -----------------------------------------------------------------------------
     def _source_text(self, job: ClaimedJob) -> str | None:

@@ -2,7 +2,7 @@
 files shared with a message (their Slack ids and names; never their contents).
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-02 15:10:00
 
 Written by hand. The new channel_settings columns are nullable, so adding them is cheap and needs no batch mode;
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
