@@ -21,11 +21,10 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import texts
-from bot.jobs.dispatch import RetryLater
 from bot.jobs.slack_errors import SlackRefused, slack_call
 from bot.slack import agent_status
 from bot.slack import delivery as slack_io
-from bot.slack import feedback as slack_feedback
+from bot.slack.answer_blocks import closing_blocks
 from bot.slack.feedback import Skill
 from bot.slack.native_stream import NativeStream, ReplyStream
 from bot.slack.streaming import SlackStream
@@ -72,11 +71,9 @@ class Delivery:
         payload = job.payload
         thread_ts = thread_ts or payload.get("thread_ts")
         text = slack_io.neutralize_mentions(text, allowed_users=frozenset({payload.get("user") or ""}))
-        posted = self._post_once(job, text, thread_ts=thread_ts)
+        posted = self._post_once(job, text, thread_ts=thread_ts, feedback=None if note else feedback)
         if not note:
             self.remember(job, posted, text, thread_ts=thread_ts)
-        if feedback is not None and posted:
-            self._ask_feedback(job, posted, slack_io.split_for_slack(text), skill=feedback)
 
     def reply_to_caller(
         self,
@@ -92,12 +89,10 @@ class Delivery:
         text = slack_io.neutralize_mentions(text)
         chunks = slack_io.split_for_slack(text)
         if payload.get("public"):
-            posted = self._post_once(job, text, thread_ts=None)
-            if feedback is not None and posted:
-                self._ask_feedback(job, posted, chunks, skill=feedback)
+            self._post_once(job, text, thread_ts=None, feedback=feedback)
         else:
             if feedback is not None:
-                blocks = slack_feedback.with_feedback(chunks[-1], job.id, feedback)
+                blocks = [*slack_io.as_markdown_blocks(chunks[-1]), *closing_blocks(job.id, feedback)]
             with slack_call():
                 slack_io.respond_ephemeral(
                     client=self._client,
@@ -182,35 +177,6 @@ class Delivery:
             return
         logger.info("job %d stopped the stream an earlier attempt left open", job.id)
 
-    def offer_feedback(self, job: ClaimedJob, stream: SlackStream, skill: Skill) -> None:
-        """👍 / 👎 under the last message of a finished streamed reply."""
-        if stream.posted and len(stream.shown) == len(stream.posted):
-            self._ask_feedback(job, stream.posted, stream.shown, skill=skill)
-
-    def _ask_feedback(self, job: ClaimedJob, posted: list[str], shown: list[str], *, skill: Skill) -> None:
-        """Puts the buttons under the last of `posted` (showing the last of `shown`). On a retry, the earlier
-        attempt's last message may show them too, with its old text: when the answer now goes on past it, they
-        come off it. The buttons are a courtesy: an answer that is posted stays a success without them, whether
-        Slack refuses them or is out of order (retrying the job would ask the model for the whole answer again)."""
-        earlier_last = ([job.reply_ts, *job.continued_ts] if job.reply_ts else [])[-1:]
-        try:
-            with slack_call():
-                for index, ts in enumerate(posted[:-1]):
-                    if ts in earlier_last:
-                        slack_feedback.drop_feedback(
-                            client=self._client, channel=job.channel_id, ts=ts, text=shown[index]
-                        )
-                slack_feedback.attach_feedback(
-                    client=self._client,
-                    channel=job.channel_id,
-                    ts=posted[-1],
-                    text=shown[-1],
-                    job_id=job.id,
-                    skill=skill,
-                )
-        except (SlackRefused, RetryLater) as problem:
-            logger.warning("job %d: its answer is posted, but not its feedback buttons (%s)", job.id, problem)
-
     def earlier_replies(self, job: ClaimedJob, *, thread_ts: str | None) -> list[str]:
         """The messages this job already posted, first one first, for a retry to edit instead of posting again.
 
@@ -288,15 +254,19 @@ class Delivery:
         except SlackRefused as problem:  # a courtesy: the answers themselves are what matters
             logger.warning("job %d could not tell its asker they are queued (%s)", job.id, problem)
 
-    def _post_once(self, job: ClaimedJob, text: str, *, thread_ts: str | None) -> list[str]:
+    def _post_once(self, job: ClaimedJob, text: str, *, thread_ts: str | None, feedback: Skill | None) -> list[str]:
         """Edits what an earlier attempt posted, posts the rest and deletes what a longer earlier text needed
         beyond this one, recording the messages as soon as each exists. Returns the ts of every message that now
-        holds the text."""
+        holds the text. `feedback`: the last message carries the 👍 / 👎 buttons (closing_blocks); every edit
+        names its blocks, so buttons an earlier attempt's last message showed come off it."""
         existing = self.earlier_replies(job, thread_ts=thread_ts)
         posted: list[str] = []
+        chunks = slack_io.split_for_slack(text)
         with slack_call():
-            for index, chunk in enumerate(slack_io.split_for_slack(text)):
+            for index, chunk in enumerate(chunks):
                 blocks = slack_io.as_markdown_blocks(chunk)
+                if blocks and index == len(chunks) - 1:
+                    blocks += closing_blocks(job.id, feedback)
                 if index < len(existing):
                     slack_io.update_message(
                         client=self._client, channel=job.channel_id, ts=existing[index], text=chunk, blocks=blocks

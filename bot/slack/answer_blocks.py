@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot.slack.feedback import Skill, feedback_block
+
 MAX_MARKDOWN = 12_000  # one markdown block, and all the markdown blocks of one message together
 MAX_FALLBACK_TEXT = 39_000  # a message's `text` is refused over 40,000 characters
 
@@ -74,7 +76,11 @@ def fallback_text(text: str) -> str:
     return text if len(text) <= MAX_FALLBACK_TEXT else text[: MAX_FALLBACK_TEXT - 1] + "…"
 
 
-def closing_blocks() -> list[dict[str, Any]]:
-    """Blocks that end a finished answer, below its text: none yet. Feedback buttons belong here, so an answer
-    posted and edited (SlackStream) and one streamed natively (NativeStream, chat.stopStream `blocks`) end alike."""
-    return []
+def closing_blocks(job_id: int | None, feedback: Skill | None) -> list[dict[str, Any]]:
+    """Blocks that end a finished answer, below the text of its last message: the 👍 / 👎 buttons when the answer
+    takes votes (`feedback`), else none. The same whether the answer was posted and edited (SlackStream, and
+    bot/jobs/delivery.py's posted replies) or streamed natively (NativeStream, in chat.stopStream's `blocks`), so
+    the buttons come with the final message and no later chat.update is needed."""
+    if feedback is None or job_id is None:
+        return []
+    return [feedback_block(job_id, feedback)]

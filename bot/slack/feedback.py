@@ -3,8 +3,8 @@
 
 A button's value names the answer's job, its skill and the vote ("answer:42:up"), so a click needs nothing else
 to be recorded; the listener (bot/slack/feedback_listeners.py) still checks the job against the database before
-it believes the value. Kept apart from the streaming and delivery code so the blocks can be attached wherever an
-answer is finished.
+it believes the value. The block goes below a finished answer's last message through
+bot/slack/answer_blocks.py's `closing_blocks`, whichever way the answer was delivered.
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
-
-from slack_sdk import WebClient
 
 from bot import texts
 from storage.feedback import HelpfulRate
@@ -77,24 +75,6 @@ def feedback_block(job_id: int, skill: Skill) -> dict[str, Any]:
             }
         ],
     }
-
-
-def with_feedback(text: str, job_id: int, skill: Skill) -> list[dict[str, Any]]:
-    """The blocks of a message that shows `text` (mrkdwn, at most a section's 3,000 characters: one chunk of
-    bot.slack.delivery.split_for_slack) with the feedback buttons below it. With blocks, Slack shows the blocks
-    and keeps `text` for notifications, so the text travels in a section too."""
-    return [{"type": "section", "text": {"type": "mrkdwn", "text": text}}, feedback_block(job_id, skill)]
-
-
-def attach_feedback(*, client: WebClient, channel: str, ts: str, text: str, job_id: int, skill: Skill) -> None:
-    """Puts the buttons under a message already posted, which shows `text`: a finished answer's last message."""
-    client.chat_update(channel=channel, ts=ts, text=text, blocks=with_feedback(text, job_id, skill))
-
-
-def drop_feedback(*, client: WebClient, channel: str, ts: str, text: str) -> None:
-    """Takes the buttons (and the section that carried `text`) off a message that is no longer an answer's last:
-    Slack keeps a message's blocks through edits that name none, so a text-only edit would leave them showing."""
-    client.chat_update(channel=channel, ts=ts, text=text, blocks=[])
 
 
 def shows_feedback(message: Mapping[str, Any]) -> bool:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -27,6 +28,7 @@ from slack_sdk.web.chat_stream import ChatStream
 
 from bot.slack import delivery as slack_io
 from bot.slack.answer_blocks import MAX_MARKDOWN, closing_blocks
+from bot.slack.feedback import Skill
 from bot.slack.streaming import SlackStream
 
 logger = logging.getLogger(__name__)
@@ -117,24 +119,25 @@ class NativeStream:
             return
         self._send(stable_prefix(self._text), final=False)
 
-    def finish(self, text: str | None = None, *, mrkdwn: bool = False) -> list[str]:
-        """Ends the answer. The streamed text ends in a stop that carries the job's metadata (and the closing
-        blocks); a different `text` (an answer we formatted, a guard's replacement) is written over what was
-        streamed, on the post-and-update path."""
+    def finish(self, text: str | None = None, *, mrkdwn: bool = False, feedback: Skill | None = None) -> list[str]:
+        """Ends the answer. The streamed text ends in a stop that carries the job's metadata and the closing
+        blocks (with `feedback`, the 👍 / 👎 buttons: in chat.stopStream's `blocks`, so the final message comes
+        with them); a different `text` (an answer we formatted, a guard's replacement) is written over what was
+        streamed, on the post-and-update path, whose last message carries them instead."""
         try:
-            return self._finish(text, mrkdwn=mrkdwn)
+            return self._finish(text, mrkdwn=mrkdwn, feedback=feedback)
         finally:
             if self._on_done is not None:
                 self._on_done()
 
-    def _finish(self, text: str | None, *, mrkdwn: bool) -> list[str]:
+    def _finish(self, text: str | None, *, mrkdwn: bool, feedback: Skill | None) -> list[str]:
         if self._fallback is not None:
-            return self._fallback.finish(text, mrkdwn=mrkdwn)
+            return self._fallback.finish(text, mrkdwn=mrkdwn, feedback=feedback)
         if (text is not None and text != self._text) or mrkdwn or not self._text.strip():
-            return self._replace(self._text if text is None else text, mrkdwn=mrkdwn)
-        self._send(self._text, final=True)
+            return self._replace(self._text if text is None else text, mrkdwn=mrkdwn, feedback=feedback)
+        self._send(self._text, final=True, feedback=feedback)
         if self._fallback is not None:  # the stream ended before the answer did
-            return self._fallback.finish(self._text)
+            return self._fallback.finish(self._text, feedback=feedback)
         return list(self._posted)
 
     def show_note(self, text: str) -> None:
@@ -142,7 +145,7 @@ class NativeStream:
         self.finish(text, mrkdwn=True)
 
     # -- streaming -----------------------------------------------------------------------------------------------
-    def _send(self, source: str, *, final: bool) -> None:
+    def _send(self, source: str, *, final: bool, feedback: Skill | None = None) -> None:
         safe = slack_io.neutralize_mentions(source, allowed_users=self._allowed)
         if not safe.startswith(self._sent):  # cannot happen with stable prefixes; never resend what went out
             common = next((i for i, (a, b) in enumerate(zip(safe, self._sent, strict=False)) if a != b), 0)
@@ -158,7 +161,7 @@ class NativeStream:
                 part, delta = delta[: min(room, _LARGEST_CALL)], delta[min(room, _LARGEST_CALL) :]
                 self._append(part)
             if final:
-                self._stop()
+                self._stop(closing=closing_blocks(self._job_id, feedback))
         except SlackApiError as exc:
             if not is_refusal(exc):
                 raise
@@ -178,10 +181,11 @@ class NativeStream:
         self._in_message += len(part)
         self._record()
 
-    def _stop(self) -> None:
+    def _stop(self, *, closing: list[dict[str, Any]] | None = None) -> None:
+        """Stops the streaming message with the job's metadata; `closing`: the blocks below the text of the
+        answer's last message (a message stopped because it is full, or to be written over, has none)."""
         if self._stream is None:
             return
-        closing = closing_blocks()
         self._stream.stop(metadata=slack_io.reply_metadata(self._job_id), blocks=closing or None)
         self._record()
 
@@ -221,7 +225,7 @@ class NativeStream:
         if carry_on and self._text:
             self._fallback.feed(self._text)
 
-    def _replace(self, text: str, *, mrkdwn: bool) -> list[str]:
+    def _replace(self, text: str, *, mrkdwn: bool, feedback: Skill | None) -> list[str]:
         """Writes `text` as the whole reply: over what was streamed (stopped first), or as a new message."""
         if self._posted:
             try:
@@ -231,7 +235,7 @@ class NativeStream:
                     raise
         self._fall_back(None, carry_on=False)
         assert self._fallback is not None
-        return self._fallback.finish(text, mrkdwn=mrkdwn)
+        return self._fallback.finish(text, mrkdwn=mrkdwn, feedback=feedback)
 
 
 ReplyStream = SlackStream | NativeStream

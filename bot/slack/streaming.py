@@ -21,6 +21,7 @@ from slack_sdk import WebClient
 
 from bot.slack import delivery as slack_io
 from bot.slack.answer_blocks import MAX_MARKDOWN, closing_blocks, markdown_blocks, mrkdwn_to_markdown
+from bot.slack.feedback import Skill
 from bot.slack.mrkdwn import to_mrkdwn
 
 PLACEHOLDER = "_Thinking…_"
@@ -64,6 +65,8 @@ class SlackStream:
         self._text = ""
         self._last_edit = 0.0
         self._final_count = 0  # while the finished answer is written: how many messages it takes
+        self._feedback: Skill | None = None  # what the finished answer's 👍 / 👎 are about; None: no buttons
+        self._closed_at: int | None = None  # the message that shows the closing blocks, as last written
 
     @property
     def text(self) -> str:
@@ -72,11 +75,6 @@ class SlackStream:
     @property
     def posted(self) -> list[str]:
         return list(self._posted)
-
-    @property
-    def shown(self) -> list[str]:
-        """What each message of the reply shows now, as sent to Slack (rendered, split), first one first."""
-        return list(self._shown)
 
     def start(self, placeholder: str = PLACEHOLDER, *, showing: str | None = None) -> str:
         """Shows the user we are on it; reuses the message a previous attempt of the same job posted. `showing`:
@@ -97,17 +95,19 @@ class SlackStream:
         if time.monotonic() - self._last_edit >= self._interval:
             self._show(final=False)
 
-    def finish(self, text: str | None = None, *, mrkdwn: bool = False) -> list[str]:
+    def finish(self, text: str | None = None, *, mrkdwn: bool = False, feedback: Skill | None = None) -> list[str]:
         """Writes the complete answer (or `text` instead, e.g. after a guard rejected the stream). `mrkdwn` marks
-        text we formatted ourselves (links, quotes): it is only made mention-safe, not converted again."""
+        text we formatted ourselves (links, quotes): it is only made mention-safe, not converted again.
+        `feedback`: the last message carries the 👍 / 👎 buttons (closing_blocks), and no earlier one does."""
         if text is not None:
             self._text = text
+        self._feedback = feedback
         self._show(final=True, mrkdwn=mrkdwn)
         return list(self._posted)
 
     def show_note(self, text: str) -> None:
-        """Replaces whatever the reply shows with a note of ours (the model is busy, or gone); a note already
-        showing is not written again."""
+        """Replaces whatever the reply shows with a note of ours (the model is busy, or gone), without buttons; a
+        note already showing is not written again."""
         self.finish(text, mrkdwn=True)
 
     def _parts(self, *, final: bool, mrkdwn: bool) -> list[tuple[str, str]]:
@@ -131,8 +131,10 @@ class SlackStream:
     def _show(self, *, final: bool, mrkdwn: bool = False) -> None:
         chunks = self._parts(final=final, mrkdwn=mrkdwn)
         self._final_count = len(chunks) if final else 0
+        closing_at = len(chunks) - 1 if final and closing_blocks(self._job_id, self._feedback) else None
         for index, chunk in enumerate(chunks):
-            if index < len(self._shown) and self._shown[index] == chunk:
+            unchanged = index < len(self._shown) and self._shown[index] == chunk
+            if unchanged and (index == closing_at) == (index == self._closed_at):
                 continue
             if index < len(self._posted):
                 self._edit(index, chunk)
@@ -144,6 +146,7 @@ class SlackStream:
                 self._shown.append(chunk)
         if final and len(self._posted) > len(chunks):
             self._delete_from(len(chunks))
+        self._closed_at = closing_at
         self._last_edit = time.monotonic()
 
     def _append(self, ts: str) -> None:
@@ -162,10 +165,12 @@ class SlackStream:
                 self._on_posted(list(self._posted))
 
     def _blocks(self, index: int, part: tuple[str, str]) -> list[dict[str, Any]]:
-        """The part's markdown block; the last part of a finished answer also carries the closing blocks."""
+        """The part's markdown block; the last part of a finished answer also carries the closing blocks. Every
+        edit names its blocks, so buttons an earlier last message showed come off it (Slack keeps blocks through
+        an edit that names none)."""
         blocks = markdown_blocks(part[1])
         if blocks and self._final_count == index + 1:
-            blocks += closing_blocks()
+            blocks += closing_blocks(self._job_id, self._feedback)
         return blocks
 
     def _post(self, part: tuple[str, str], index: int = 0) -> str:

@@ -55,8 +55,8 @@ def test_a_summary_is_a_markdown_block_whose_citations_are_markdown_links(slack,
         slack.event(slack.message_event(CHANNEL, BOB if i else ALICE, text, ts=f"17643600{10 + i}.000001"))
     slack.command("/summarize", "50", user_id=ALICE, channel_id=CHANNEL)
     [answer] = wait_until(lambda: emulator.response_url_posts(), timeout=20)
-    [block] = answer["blocks"]
-    assert block["type"] == "markdown"
+    block, buttons = answer["blocks"]
+    assert block["type"] == "markdown" and buttons["type"] == "context_actions"  # 👍 / 👎 below the summary
     assert "**Summary of the last" in block["text"]  # our mrkdwn bold, as Markdown bold
     assert f"](https://parlance.slack.com/archives/{CHANNEL}/p" in block["text"]  # [n](permalink)
     assert "<https://" not in block["text"]

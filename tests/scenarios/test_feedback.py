@@ -71,6 +71,10 @@ def _vote_count(sessions: sessionmaker[Session]) -> int:
         return session.scalar(select(func.count()).select_from(AnswerFeedback)) or 0
 
 
+def _has_buttons(message: dict[str, Any]) -> bool:
+    return any(b["type"] == "context_actions" for b in message.get("blocks") or [])
+
+
 def _feedback_element(message: dict[str, Any]) -> dict[str, Any]:
     [block] = [b for b in message.get("blocks") or [] if b["type"] == "context_actions"]
     [element] = block["elements"]
@@ -98,23 +102,32 @@ def _private_answer(emulator: SlackEmulator, says: str = "") -> dict[str, Any]:
 
 
 def _answer(slack: SlackSender, emulator: SlackEmulator, scripted: ScriptedModel, ts: str) -> dict[str, Any]:
-    """Alice mentions the bot; its streamed answer, once it shows the feedback buttons."""
+    """Alice mentions the bot; its answer (streamed natively), once it shows the feedback buttons."""
     scripted.enqueue("Here is a haiku about Mondays, as you asked.")
     slack.event(slack.mention_event(CHANNEL, ALICE, f"<@{BOT_USER}> write a haiku about mondays", ts=ts))
     finished_reply(emulator, ts)
 
     def with_buttons() -> dict[str, Any] | None:
         replies = [m for m in emulator.messages(CHANNEL, thread_ts=ts) if m.get("user") == BOT_USER]
-        return next((m for m in replies if m.get("blocks")), None)
+        return next((m for m in replies if _has_buttons(m)), None)
 
     return wait_until(with_buttons, what="the answer's feedback buttons")
 
 
+def _long_answer(steps: int = 330) -> str:
+    """About 13,500 characters: more than one message's 12,000 of markdown, so the answer takes two."""
+    return " ".join(f"Step {i} covers part {i * 7} with owner {chr(65 + i % 26)}." for i in range(steps))
+
+
 def test_an_answer_shows_feedback_buttons_as_slack_documents_them(slack, emulator, scripted) -> None:
     answer = _answer(slack, emulator, scripted, "1764360000.000100")
-    section, actions = answer["blocks"]
-    assert section == {"type": "section", "text": {"type": "mrkdwn", "text": answer["text"]}}
+    markdown, actions = answer["blocks"]
+    assert markdown == {"type": "markdown", "text": "Here is a haiku about Mondays, as you asked."}
     assert actions["type"] == "context_actions"
+    # The buttons came with the stream's stop, not in an edit after it: the final message arrived whole.
+    [stop] = emulator.calls("chat.stopStream")
+    assert [b["type"] for b in stop.args["blocks"]] == ["context_actions"]
+    assert not [c for c in emulator.calls("chat.update") if c.args.get("ts") == answer["ts"]]
     element = _feedback_element(answer)
     assert element["type"] == "feedback_buttons" and element["action_id"] == ACTION_ID
     for name in ("positive_button", "negative_button"):
@@ -162,7 +175,8 @@ def test_a_summary_and_a_translation_take_votes_and_the_app_home_shows_the_rates
         slack.event(slack.message_event(CHANNEL, BOB, text, ts=f"1764360200.00010{i}"))
     slack.command("/summarize", "", user_id=ALICE, channel_id=CHANNEL)
     summary = _private_answer(emulator, "Summary")
-    assert summary["blocks"][0]["text"]["text"] == summary["text"]
+    assert [b["type"] for b in summary["blocks"]] == ["markdown", "context_actions"]
+    assert summary["blocks"][0]["text"].startswith("**Summary of")
     assert slack.click_feedback(summary, helpful=True, channel_id=CHANNEL, user_id=ALICE).status == 200
     assert _thanks(emulator, 1)[-1]["text"] == texts.FEEDBACK_THANKS_HELPFUL
 
@@ -235,18 +249,18 @@ def test_a_vote_over_socket_mode_is_acked_and_stored(emulator, database_url) -> 
 def test_answers_everyone_sees_carry_the_buttons_under_their_last_message_only(
     slack, emulator, scripted, sessions
 ) -> None:
-    long_answer = " ".join(f"Step {i} covers part {i * 7} with owner {chr(65 + i % 26)}." for i in range(130))
-    scripted.enqueue(long_answer)
+    scripted.enqueue(_long_answer())
     ts = "1764360500.000100"
     slack.event(slack.mention_event(CHANNEL, ALICE, f"<@{BOT_USER}> write me the whole plan", ts=ts))
     finished_reply(emulator, ts)
-    first, last = wait_until(  # ~5,000 characters: two messages
-        lambda: (lambda r: r if len(r) == 2 and r[-1].get("blocks") else None)(
+    first, last = wait_until(  # ~13,500 characters: two messages
+        lambda: (lambda r: r if len(r) == 2 and _has_buttons(r[-1]) else None)(
             [m for m in emulator.messages(CHANNEL, thread_ts=ts) if m.get("user") == BOT_USER]
         ),
         what="a two-message answer with buttons",
     )
-    assert "blocks" not in first and last["blocks"][0]["text"]["text"] == last["text"]
+    assert [b["type"] for b in first["blocks"]] == ["markdown"]
+    assert [b["type"] for b in last["blocks"]] == ["markdown", "context_actions"]
 
     source = "1764360500.000200"
     slack.event(slack.message_event(CHANNEL, BOB, "Hello team, the release is on Friday.", ts=source))
@@ -254,12 +268,13 @@ def test_answers_everyone_sees_carry_the_buttons_under_their_last_message_only(
     slack.event(slack.reaction_event(CHANNEL, source, "flag-fr", user=ALICE))
     translation = wait_until(
         lambda: next(
-            (m for m in emulator.messages(CHANNEL, thread_ts=source) if m.get("user") == BOT_USER and m.get("blocks")),
+            (m for m in emulator.messages(CHANNEL, thread_ts=source) if m.get("user") == BOT_USER and _has_buttons(m)),
             None,
         ),
         what="the translation in the thread, with buttons",
     )
-    assert "Bonjour" in translation["text"] and translation["blocks"][0]["text"]["text"] == translation["text"]
+    assert "Bonjour" in translation["text"] and "Bonjour" in translation["blocks"][0]["text"]
+    assert [b["type"] for b in translation["blocks"]] == ["markdown", "context_actions"]
     slack.click_feedback(translation, helpful=True, channel_id=CHANNEL, user_id=BOB, user_name="bob")
     thanks = _thanks(emulator, 1)[-1]
     assert (thanks["user"], thanks["thread_ts"], thanks["text"]) == (BOB, source, texts.FEEDBACK_THANKS_HELPFUL)
@@ -268,10 +283,10 @@ def test_answers_everyone_sees_carry_the_buttons_under_their_last_message_only(
 
     slack.command("/summarize", "public", user_id=ALICE, channel_id=CHANNEL)
     summary = wait_until(
-        lambda: next((m for m in emulator.messages(CHANNEL) if m.get("user") == BOT_USER and m.get("blocks")), None),
+        lambda: next((m for m in emulator.messages(CHANNEL) if m.get("user") == BOT_USER and _has_buttons(m)), None),
         what="the public summary, with buttons",
     )
-    assert summary["text"].startswith("*Summary of") and summary["blocks"][0]["text"]["text"] == summary["text"]
+    assert summary["text"].startswith("*Summary of") and summary["blocks"][0]["text"].startswith("**Summary of")
     slack.click_feedback(summary, helpful=True, channel_id=CHANNEL, user_id=BOB, user_name="bob")
     assert _thanks(emulator, 3)[-1]["text"] == texts.FEEDBACK_THANKS_HELPFUL
     assert sorted((skill, helpful) for _, skill, _, helpful in _votes(sessions)) == [
@@ -287,16 +302,16 @@ def test_a_retried_answer_that_grows_longer_moves_the_buttons_to_its_new_last_me
     ts = "1764360600.000100"
     first = _answer(slack, emulator, scripted, ts)
     # The process dies after the buttons went on and before the job was marked done: the job runs again.
-    scripted.enqueue(" ".join(f"Step {i} covers part {i * 7} with owner {chr(65 + i % 26)}." for i in range(130)))
+    scripted.enqueue(_long_answer())
     with sessions.begin() as session:
         session.execute(update(Job).where(Job.id == 1).values(state="queued", run_after=utcnow(), locked_by=None))
     app.parlance.dispatcher.notify()
 
     def two_messages() -> list[dict[str, Any]] | None:
         replies = [m for m in emulator.messages(CHANNEL, thread_ts=ts) if m.get("user") == BOT_USER]
-        return replies if len(replies) == 2 and replies[-1].get("blocks") else None
+        return replies if len(replies) == 2 and _has_buttons(replies[-1]) else None
 
     edited, last = wait_until(two_messages, what="the longer answer in two messages, buttons under the second")
     assert edited["ts"] == first["ts"] and edited["text"].startswith("Step 0")
-    assert "blocks" not in edited  # the first attempt's buttons, and its old text with them, are gone
+    assert not _has_buttons(edited)  # the first attempt's buttons, and its old text with them, are gone
     assert _feedback_element(last)["positive_button"]["value"] == _feedback_element(first)["positive_button"]["value"]

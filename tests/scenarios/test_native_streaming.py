@@ -13,6 +13,7 @@ from bot import texts
 from bot.app import build_parlance
 from bot.settings import load_settings
 from bot.slack import delivery as slack_io
+from bot.slack.feedback import Skill, feedback_block
 from bot.slack.native_stream import NativeStream, stable_prefix
 from bot.slack.serve import start_socket_mode
 from storage import jobs
@@ -30,6 +31,8 @@ from tests.support.slack import (
 )
 
 ANSWER = "Sure. " + " ".join(f"point {i} is worth making;" for i in range(60)) + " done."
+MARKDOWN = {"type": "markdown", "text": ANSWER}
+BUTTONS = feedback_block(1, Skill.ANSWER)  # 👍 / 👎 under the answer's last message, however it was delivered
 
 
 @pytest.fixture
@@ -69,7 +72,7 @@ def test_a_mention_streams_natively_in_its_thread_after_a_loading_status(
     slack_with_model.event(slack_with_model.mention_event(CHANNEL, ALICE, f"<@{BOT_USER}> tell me things", ts=ts))
     [reply] = _stopped(emulator, ts)
     assert reply["text"] == ANSWER
-    assert reply["blocks"] == [{"type": "markdown", "text": ANSWER}]
+    assert reply["blocks"] == [MARKDOWN, BUTTONS]
     [start] = emulator.calls("chat.startStream")
     assert (start.args["thread_ts"], start.args["recipient_team_id"], start.args["recipient_user_id"]) == (
         ts,
@@ -79,6 +82,7 @@ def test_a_mention_streams_natively_in_its_thread_after_a_loading_status(
     assert len(emulator.calls("chat.appendStream")) >= 2  # the answer arrived in pieces, not at the end
     [stop] = emulator.calls("chat.stopStream")
     assert stop.args["metadata"] == slack_io.reply_metadata(1)
+    assert stop.args["blocks"] == [BUTTONS]  # the buttons come with the stop: no edit after it
     methods = _methods(emulator)
     assert methods[:2] == ["assistant.threads.setStatus", "assistant.threads.setStatus"]  # shown, then cleared
     assert methods[2] == "chat.startStream" and "chat.postMessage" not in methods  # no "Thinking…" placeholder
@@ -113,7 +117,7 @@ def test_a_workspace_that_refuses_streaming_gets_the_answer_posted_and_edited(
     assert refused.response["error"] == "not_allowed"
     [post] = [c for c in emulator.calls("chat.postMessage") if c.ok]
     assert post.args["metadata"] == slack_io.reply_metadata(1)
-    assert _ours(emulator, ts)[0]["blocks"] == [{"type": "markdown", "text": ANSWER}]
+    assert _ours(emulator, ts)[0]["blocks"] == [MARKDOWN, BUTTONS]
 
 
 def test_native_streaming_off_posts_and_edits(settings, emulator, scripted) -> None:
@@ -123,6 +127,7 @@ def test_native_streaming_off_posts_and_edits(settings, emulator, scripted) -> N
         ts = "1764370200.000001"
         sender.event(sender.mention_event(CHANNEL, ALICE, f"<@{BOT_USER}> tell me things", ts=ts))
         wait_until(lambda: [m["text"] for m in _ours(emulator, ts)] == [ANSWER], timeout=20)
+    assert _ours(emulator, ts)[0]["blocks"] == [MARKDOWN, BUTTONS]  # the final edit carries the buttons
     assert [c.args["text"] for c in emulator.calls("chat.postMessage")] == ["_Thinking…_"]
     assert not [c for c in emulator.calls() if c.method.startswith(("chat.startStream", "assistant."))]
 
@@ -142,6 +147,7 @@ def test_a_stream_that_fails_mid_answer_is_retried_and_leaves_one_reply(slack_wi
     time.sleep(0.5)
     [reply] = _ours(emulator, ts)
     assert reply["metadata"] == slack_io.reply_metadata(1)
+    assert reply["blocks"] == [MARKDOWN, BUTTONS]  # one set of buttons, on the one reply
     assert len([c for c in emulator.calls("chat.startStream") if c.ok]) == 1
     assert [c.args["ts"] for c in emulator.calls("chat.stopStream") if c.ok] == [reply["ts"]]
 
@@ -165,6 +171,7 @@ def test_a_connection_dropped_as_the_stream_starts_never_doubles_the_reply(
     [start] = emulator.calls("chat.startStream")  # never started again
     assert start.status == 0 and reply["ts"] == start.response["ts"]
     assert reply["metadata"] == slack_io.reply_metadata(1)
+    assert reply["blocks"] == [MARKDOWN, BUTTONS]
 
 
 def test_a_stream_that_expires_is_finished_by_editing_it(emulator) -> None:
@@ -266,7 +273,7 @@ def test_a_mention_over_socket_mode_streams_natively(emulator, database_url, scr
         }  # fmt: skip
         emulator.wait_socket_ack(emulator.socket_event(mention, event_id="Ev0SOCKSTREAM"))
         [reply] = _stopped(emulator, ts)
-        assert reply["text"] == ANSWER and reply["blocks"] == [{"type": "markdown", "text": ANSWER}]
+        assert reply["text"] == ANSWER and reply["blocks"] == [MARKDOWN, BUTTONS]
         assert emulator.calls("chat.postMessage") == []
         statuses = [c.args["status"] for c in emulator.calls("assistant.threads.setStatus")]
         assert statuses == [texts.LOADING_STATUS, ""]

@@ -89,19 +89,18 @@ class MentionRunner:
             except PromptTooLong:
                 stream.finish(texts.REQUEST_TOO_LONG_FOR_MODEL, mrkdwn=True)
         self.delivery.remember(job, stream.posted, stream.text, thread_ts=thread_ts)
-        if stream.text != texts.REQUEST_TOO_LONG_FOR_MODEL:  # an answer, stored: 👍 / 👎 under it
-            self.delivery.offer_feedback(job, stream, Skill.ANSWER)
 
     def _answer(self, job: ClaimedJob, request: str, stream: ReplyStream, model: ModelClient) -> None:
         """Every question is looked up in the channel first. What the messages do not answer is declined when it
-        is about the team (people, dates, decisions: never invented), and otherwise gets a general answer."""
+        is about the team (people, dates, decisions: never invented), and otherwise gets a general answer. Each
+        of these answers ends with 👍 / 👎 under its last message (`feedback`); notes of ours do not."""
         files = self._shared_files(job)
         answer = self._answer_from_history(job, request, model, files) if qa.is_question(request) else None
         note = files.note()
         if answer is not None:
-            stream.finish(_with_note(answer, note), mrkdwn=True)
+            stream.finish(_with_note(answer, note), mrkdwn=True, feedback=Skill.ANSWER)
         elif qa.is_history_question(request):
-            stream.finish(_with_note(texts.NOTHING_FOUND, note), mrkdwn=True)
+            stream.finish(_with_note(texts.NOTHING_FOUND, note), mrkdwn=True, feedback=Skill.ANSWER)
         else:
             self._converse(job, request, stream, model, files)
 
@@ -119,7 +118,7 @@ class MentionRunner:
                 stream.feed(piece)
                 if stop():
                     logger.info("job %d was stopped by its asker; ending the answer", job.id)
-                    stream.finish(stopped(stream.text))
+                    stream.finish(stopped(stream.text), feedback=Skill.ANSWER)
                     return
         finally:
             close = getattr(pieces, "close", None)
@@ -128,7 +127,8 @@ class MentionRunner:
         answer = stream.text
         if is_degenerate(answer):
             answer = trim_loop(answer)
-        stream.finish(_with_note(texts.COULD_NOT_ANSWER if is_degenerate(answer) else answer, files.note()))
+        reply = texts.COULD_NOT_ANSWER if is_degenerate(answer) else answer
+        stream.finish(_with_note(reply, files.note()), feedback=Skill.ANSWER)
 
     def _shared_files(self, job: ClaimedJob) -> SharedFiles:
         """The files shared in the thread (or, for a new thread, with the channel's recent messages, the mention
