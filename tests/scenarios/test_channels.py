@@ -120,7 +120,7 @@ def finished_reply_in(emulator: SlackEmulator, channel: str, thread_ts: str) -> 
 def test_a_history_answer_keeps_its_grounding_rules_first_and_gets_the_instructions(slack, emulator, scripted) -> None:
     slack.event(slack.message_event(CHANNEL, BOB, "We decided the release date is March 3rd.", ts="1764360100.000001"))
     slack.command("/parlance", f"instructions {PIRATE}", user_id=ALICE, channel_id=CHANNEL)
-    scripted.enqueue("The release date is March 3rd [1].")
+    scripted.enqueue("The release date is March 3rd [1].").enqueue_labels({"yes": -0.1, "no": -2.5})  # confirmed
     _mention(slack, emulator, CHANNEL, "what did we decide about the release date?", ts="1764360101.000001")
     answer = finished_reply(emulator, "1764360101.000001")
     assert "March 3rd" in answer

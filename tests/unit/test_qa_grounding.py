@@ -3,6 +3,7 @@ the real model answering real history is in tests/model/test_grounded_answers.py
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from bot.model.client import ModelUnavailable
@@ -26,8 +27,13 @@ LINES = [
 ]
 
 
-def _ask(reply: str, question: str = "when is the code freeze?") -> qa.Answer:
-    return qa.answer_question(question, LINES, ScriptedModel().enqueue(reply))
+def _confirms(yes: float) -> dict[str, float]:
+    """The check's scores for "yes" and "no" (first-token log-probabilities), `yes` the share on "yes"."""
+    return {"yes": math.log(yes), "no": math.log(1 - yes)}
+
+
+def _ask(reply: str, question: str = "when is the code freeze?", *, confirmed: float = 0.9) -> qa.Answer:
+    return qa.answer_question(question, LINES, WordsOnly().enqueue(reply).enqueue_labels(_confirms(confirmed)))
 
 
 def test_sources_are_renumbered_in_the_order_the_answer_cites_them() -> None:
@@ -50,6 +56,37 @@ def test_the_model_saying_not_found_is_a_decline_not_an_answer() -> None:
     assert len(model.prompts) == 2 and len(model.prompts[1][1].content) < len(model.prompts[0][1].content)
 
 
+def test_a_later_message_on_the_same_thing_is_read_again_and_the_last_word_wins() -> None:
+    model = WordsOnly().enqueue("The code freeze is on Tuesday [1].", "The code freeze is on Thursday 2pm [2].")
+    answer = qa.answer_question("when is the code freeze?", LINES, model.enqueue_labels(_confirms(0.9)))
+    assert answer.found and answer.text == "The code freeze is on Thursday 2pm [1]."
+    assert [line.url for line in answer.sources] == ["https://x/p3"]
+    reread = model.prompts[1]
+    assert "LAST message" in reread[0].content  # the second reading is told that plans change
+    assert "[1] alice: proposal" in reread[1].content and "[2] alice: ok, the code freeze moves" in reread[1].content
+    assert "migration" not in reread[1].content  # only the proposal and the later message on the same thing
+
+
+def test_an_answer_the_model_does_not_confirm_from_its_sources_is_declined() -> None:
+    # Grounded word for word, yet not what was asked: the check, shown only [4], says no.
+    doubted = _ask("Bob owns the rollback plan [4].", question="who owns the release checklist?", confirmed=0.3)
+    assert not doubted.found
+    assert _ask("Bob owns the rollback plan [4].", question="who owns the rollback plan?").found
+
+
+def test_the_check_reads_only_the_cited_messages() -> None:
+    model = WordsOnly().enqueue("Bob owns the rollback plan [4].").enqueue_labels(_confirms(0.9))
+    qa.answer_question("who owns the rollback plan?", LINES, model)
+    check = model.prompts[-1][1].content
+    assert "bob: I'll own the rollback plan" in check and "code freeze" not in check
+    assert "Proposed answer: Bob owns the rollback plan." in check
+
+
+def test_an_answer_that_notes_what_is_unsaid_is_still_an_answer() -> None:
+    answer = _ask("The code freeze moves to Thursday 2pm [3]; the migration is not mentioned.")
+    assert answer.found and "Thursday 2pm [1]" in answer.text
+
+
 def test_a_reply_that_only_cites_quotes_the_cited_message() -> None:
     answer = _ask("[3]")
     assert answer.found and "Thursday 2pm" in answer.text and answer.sources[0].url == "https://x/p3"
@@ -69,3 +106,40 @@ def test_questions_about_the_team_are_never_answered_from_imagination() -> None:
     assert qa.is_history_question("what did we decide about dark mode?")
     assert not qa.is_history_question("what is a rollback runbook?")
     assert not qa.is_question("do what Bob says")
+
+
+BUDGET = [
+    ChatLine(ts="1.000100", speaker="grace", text="budget time: we have $48,000 for Q3", url="https://x/b1"),
+    ChatLine(ts="2.000100", speaker="grace", text="finance says the real number is 43k, not 48", url="https://x/b2"),
+    ChatLine(ts="3.000100", speaker="akira", text="so the offsite goes down to 10k", url="https://x/b3"),
+]
+
+
+def test_numbers_written_another_way_are_the_same_numbers() -> None:
+    assert qa.numbers_in("$43,000") == qa.numbers_in("43k") == {"43000"}
+    assert qa.numbers_in("~1.8k unique") == {"1800"}
+    answer = qa.answer_question(
+        "how much is our Q3 budget?",
+        BUDGET,
+        WordsOnly().enqueue("The Q3 budget is $43,000 [2].").enqueue_labels(_confirms(0.9)),
+    )
+    assert answer.found and "$43,000 [1]" in answer.text and answer.sources[0].url == "https://x/b2"
+    wrong = qa.answer_question("how much is our Q3 budget?", BUDGET, WordsOnly().enqueue("It is $45,000 [2]."))
+    assert not wrong.found  # 45,000 is in no message
+
+
+def test_a_list_of_citations_cites_each_message() -> None:
+    model = WordsOnly().enqueue("The offsite goes down to 10k [2, 3].").enqueue_labels(_confirms(0.9))
+    answer = qa.answer_question("how much is left for the offsite?", BUDGET, model)
+    assert answer.found and [line.url for line in answer.sources] == ["https://x/b2", "https://x/b3"]
+    assert answer.text == "The offsite goes down to 10k [1] [2]."
+
+
+def test_an_uncited_answer_cites_the_message_holding_its_number() -> None:
+    model = WordsOnly().enqueue("The offsite is down to 10k.").enqueue_labels(_confirms(0.9))
+    answer = qa.answer_question("how much is left for the offsite now?", BUDGET, model)
+    assert answer.found and answer.sources[0].url == "https://x/b3"
+
+
+def test_an_answer_that_only_restates_the_question_is_declined() -> None:
+    assert not _ask("Alice owns the code freeze [1].", question="who is alice?").found
