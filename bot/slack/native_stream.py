@@ -34,6 +34,7 @@ from bot.slack.streaming import SlackStream
 logger = logging.getLogger(__name__)
 
 BUFFER = 200  # characters collected before a call: a fast model makes a few calls a second, not one a token
+FIRST_TEXT = 12  # but the first words go out as soon as there are a few: the asker sees the answer start
 _LARGEST_CALL = 4_000  # what one append hands the helper, so its buffer never outgrows a call's 12,000
 _HOLD = 40  # a trailing `@word` longer than this is no @here in the making
 
@@ -117,7 +118,9 @@ class NativeStream:
         if self._fallback is not None:
             self._fallback.feed(piece)
             return
-        self._send(stable_prefix(self._text), final=False)
+        stable = stable_prefix(self._text)
+        if len(stable) - len(self._sent) >= (BUFFER if self._sent else FIRST_TEXT):
+            self._send(stable, final=False)
 
     def finish(self, text: str | None = None, *, mrkdwn: bool = False, feedback: Skill | None = None) -> list[str]:
         """Ends the answer. The streamed text ends in a stop that carries the job's metadata and the closing
@@ -173,7 +176,7 @@ class NativeStream:
             self._stream = self._client.chat_stream(
                 channel=self._channel,
                 thread_ts=self._thread_ts,
-                buffer_size=BUFFER,
+                buffer_size=1,  # `feed` decides when text goes out (FIRST_TEXT, then BUFFER at a time)
                 **{k: v for k, v in self._recipients.items() if v},
             )
         self._stream.append(markdown_text=part)
