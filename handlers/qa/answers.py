@@ -322,7 +322,32 @@ _DECLINE = re.compile(
 )
 _NUMBERS = re.compile(r"(\d+(?:[.,:]\d+)*)(?:([kKmM])(?![a-zA-Z]))?")
 _CITATION_LIST = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})+)\]")  # "[1, 10]" cites [1] and [10]
-_CITATION_LABEL = re.compile(r"\b(?:messages?|sources?|see)\s+(?=\[\d)", re.IGNORECASE)
+_CITATION_LABEL = re.compile(
+    r"\b(?:(?:as\s+)?(?:stated|mentioned|said|noted|shown|seen)\s+in\s+|according\s+to\s+|see\s+|from\s+)?"
+    r"(?:messages?|sources?)\s+(?=\[\d)|\b(?:as\s+)?(?:stated|mentioned|said|noted)\s+in\s+(?=\[\d)",
+    re.IGNORECASE,
+)
+_META_WORDS = frozenset(
+    "message messages source sources and see indicate indicates indicated this that these show shows shown state "
+    "states stated say says said as per according to in from both also mentioned confirm confirms".split()
+)
+
+
+def tidy_citations(reply: str) -> str:
+    """The model's citations as [n] after what they back: "[1, 10]" is [1] [10], "as stated in message [4]" is
+    [4], and a closing "Messages [6] and [7] indicate this." moves to the end of the sentence before it (its
+    words are no claim, and would count against the answer's grounding)."""
+    reply = _CITATION_LIST.sub(lambda m: " ".join(f"[{n.strip()}]" for n in m.group(1).split(",")), reply)
+    reply = re.sub(r",\s*(?=\[\d)", " ", _CITATION_LABEL.sub("", reply))
+    kept: list[str] = []
+    for sentence in re.split(r"(?<=[.!?])\s+", reply.strip()):
+        cited = _CITED_NUMBER.findall(sentence)
+        rest = re.findall(r"[A-Za-z]+", _CITED_NUMBER.sub(" ", sentence).lower())
+        if cited and kept and all(word in _META_WORDS for word in rest):
+            kept[-1] = kept[-1].rstrip().rstrip(".!?") + " " + " ".join(f"[{n}]" for n in cited) + "."
+        else:
+            kept.append(sentence)
+    return " ".join(kept)
 
 
 def numbers_in(text: str) -> set[str]:
@@ -450,8 +475,7 @@ def _declines(reply: str) -> bool:
 
 def _parse(question: str, reply: str, lines: Sequence[ChatLine]) -> tuple[str, list[ChatLine]] | None:
     """The answer text (its citations numbered as in `lines`) and the messages it cites, in citation order."""
-    reply = _CITATION_LIST.sub(lambda m: " ".join(f"[{n.strip()}]" for n in m.group(1).split(",")), reply)
-    reply = _CITATION_LABEL.sub("", reply)
+    reply = tidy_citations(reply)
     cited = [int(n) for n in _CITED_NUMBER.findall(reply) if 1 <= int(n) <= len(lines)]
     text = _CITED_NUMBER.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= len(lines) else "", reply).strip()
     text = re.sub(r"\s+([.,;:])", r"\1", text)

@@ -143,3 +143,13 @@ def test_an_uncited_answer_cites_the_message_holding_its_number() -> None:
 
 def test_an_answer_that_only_restates_the_question_is_declined() -> None:
     assert not _ask("Alice owns the code freeze [1].", question="who is alice?").found
+
+
+def test_citations_are_tidied_into_the_sentence_they_back() -> None:
+    assert qa.tidy_citations("Bob owns the rollback plan. Messages [6] and [7] indicate this.") == (
+        "Bob owns the rollback plan [6] [7]."
+    )
+    assert qa.tidy_citations("The freeze is on Thursday, as stated in message [4].") == "The freeze is on Thursday [4]."
+    assert qa.tidy_citations("Budget is 43k [1, 10].") == "Budget is 43k [1] [10]."
+    answer = _ask("Bob owns the rollback plan. Messages [4] and [3] indicate this.", question="who owns the rollback?")
+    assert answer.found and answer.text == "Bob owns the rollback plan [1] [2]."
