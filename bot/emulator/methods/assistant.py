@@ -26,6 +26,15 @@ def _invalid(pointer: str, problem: str) -> Answer:
     return error("invalid_arguments", messages=[f"[ERROR] {problem} [json-pointer:{pointer}]"])
 
 
+def _target_problem(ctx: MethodContext, channel_id: str, thread_ts: str) -> Answer | None:
+    """Slack's answer when the channel, or the thread named in it, does not exist (the workspace lock held)."""
+    if ctx.workspace.channel(channel_id) is None:
+        return error("channel_not_found")
+    if thread_ts and ctx.workspace.find(channel_id, thread_ts) is None:
+        return error("invalid_thread_ts")
+    return None
+
+
 def set_status(ctx: MethodContext, args: dict[str, Any]) -> Answer:
     absent = [name for name in ("channel_id", "thread_ts") if not text_arg(args, name)]
     if "status" not in args or args["status"] is None:
@@ -41,10 +50,8 @@ def set_status(ctx: MethodContext, args: dict[str, Any]) -> Answer:
     ws = ctx.workspace
     channel_id, thread_ts = text_arg(args, "channel_id"), text_arg(args, "thread_ts")
     with ws.lock:
-        if ws.channel(channel_id) is None:
-            return error("channel_not_found")
-        if ws.find(channel_id, thread_ts) is None:
-            return error("invalid_thread_ts")
+        if problem := _target_problem(ctx, channel_id, thread_ts):
+            return problem
         status = text_arg(args, "status")
         if status:
             ws.thread_status[(channel_id, thread_ts)] = {"status": status, "loading_messages": list(loading or [])}
@@ -72,10 +79,8 @@ def set_suggested_prompts(ctx: MethodContext, args: dict[str, Any]) -> Answer:
     ws = ctx.workspace
     channel_id, thread_ts = text_arg(args, "channel_id"), text_arg(args, "thread_ts")
     with ws.lock:
-        if ws.channel(channel_id) is None:
-            return error("channel_not_found")
-        if thread_ts and ws.find(channel_id, thread_ts) is None:
-            return error("invalid_thread_ts")
+        if problem := _target_problem(ctx, channel_id, thread_ts):
+            return problem
         ws.suggested_prompts[channel_id] = {"title": text_arg(args, "title"), "prompts": copy.deepcopy(prompts)}
     return ok()
 
@@ -93,10 +98,8 @@ def set_session_status(ctx: MethodContext, args: dict[str, Any]) -> Answer:
     ws = ctx.workspace
     channel_id, thread_ts = text_arg(args, "channel_id"), text_arg(args, "thread_ts")
     with ws.lock:
-        if ws.channel(channel_id) is None:
-            return error("channel_not_found")
-        if thread_ts and ws.find(channel_id, thread_ts) is None:
-            return error("invalid_thread_ts")
+        if problem := _target_problem(ctx, channel_id, thread_ts):
+            return problem
         session = ws.agent_sessions.setdefault((channel_id, thread_ts), {"title": title})
         session["status"] = status
         return ok(status=status, title=session["title"])
