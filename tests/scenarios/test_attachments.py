@@ -108,7 +108,7 @@ def _share(slack: SlackSender, emulator: SlackEmulator, name: str, content: byte
 
 def test_a_question_is_answered_from_a_shared_file_and_cites_it(slack, emulator, scripted) -> None:
     _share(slack, emulator, "plan.md", PLAN, ts="1764370000.000001")
-    scripted.enqueue("The launch moves to April 9 [2].")
+    scripted.enqueue("The launch moves to April 9 [2].").enqueue_labels({"yes": -0.1, "no": -2.5})  # confirmed
     ts = "1764370001.000001"
     slack.event(slack.mention_event(CHANNEL, ALICE, f"<@{BOT_USER}> when is the launch?", ts=ts))
     answer = finished_reply(emulator, ts)
