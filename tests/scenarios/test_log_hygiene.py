@@ -23,12 +23,13 @@ def _busy_afternoon(settings, emulator, caplog: pytest.LogCaptureFixture, level:
     """A message, a mention whose first post fails with Slack errors, a stale and a forged request."""
     caplog.set_level(level)
     model = ScriptedModel().enqueue(f"about {PRIVATE_TEXT}: fine")
-    with serve_app(settings, model=model) as app:
+    posting = settings.model_copy(update={"native_streaming": False})  # the reply's first post is chat.postMessage
+    with serve_app(posting, model=model) as app:
         slack = sender_for(app, emulator)
         slack.event(slack.message_event(CHANNEL, ALICE, PRIVATE_TEXT, ts="1764410000.000100"))
         emulator.fail("chat.postMessage", status=500, times=3)
         ts = "1764410001.000100"
-        slack.event(slack.mention_event(CHANNEL, ALICE, f"<@{BOT_USER}> what about {PRIVATE_TEXT}", ts=ts))
+        slack.event(slack.mention_event(CHANNEL, ALICE, f"<@{BOT_USER}> tell me about {PRIVATE_TEXT}", ts=ts))
         body = b'{"type": "event_callback", "event": {"type": "message", "text": "' + PRIVATE_TEXT.encode() + b'"}}'
         slack.raw(body, content_type="application/json", timestamp=int(time.time()) - 600)
         slack.raw(body, content_type="application/json", signature="v0=" + "0" * 64)
