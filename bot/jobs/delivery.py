@@ -87,12 +87,12 @@ class Delivery:
         `public`, in which case it goes to the channel. `feedback`: 👍 / 👎 under its last message."""
         payload = job.payload
         text = slack_io.neutralize_mentions(text)
-        chunks = slack_io.split_for_slack(text)
         if payload.get("public"):
             self._post_once(job, text, thread_ts=None, feedback=feedback)
         else:
             if feedback is not None:
-                blocks = [*slack_io.as_markdown_blocks(chunks[-1]), *closing_blocks(job.id, feedback)]
+                last = slack_io.split_for_slack(text)[-1]
+                blocks = [*slack_io.as_markdown_blocks(last), *closing_blocks(job.id, feedback)]
             with slack_call():
                 slack_io.respond_ephemeral(
                     client=self._client,
