@@ -18,6 +18,7 @@ import re
 from typing import Any
 
 from bot.slack.feedback import Skill, feedback_block
+from handlers.text.markup import outside
 
 MAX_MARKDOWN = 12_000  # one markdown block, and all the markdown blocks of one message together
 MAX_FALLBACK_TEXT = 39_000  # a message's `text` is refused over 40,000 characters
@@ -36,14 +37,7 @@ def mrkdwn_to_markdown(text: str) -> str:
     `<url|label>` → `[label](url)`, `*bold*` → `**bold**`, `_italic_` → `*italic*`, `~strike~` → `~~strike~~`,
     `• ` bullets → `- `. Code is left as it is. Text we quoted was escaped (`&lt;`) and stays escaped: an entity
     is a literal character in Markdown, never markup."""
-    out: list[str] = []
-    position = 0
-    for match in _CODE.finditer(text):
-        out.append(_prose_to_markdown(text[position : match.start()]))
-        out.append(match.group(0))
-        position = match.end()
-    out.append(_prose_to_markdown(text[position:]))
-    return "".join(out)
+    return outside(_CODE, text, _prose_to_markdown, lambda code: code)
 
 
 def _prose_to_markdown(text: str) -> str:

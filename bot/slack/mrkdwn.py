@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from handlers.text.markup import INLINE_CODE, escape
+from handlers.text.markup import INLINE_CODE, escape, outside
 
 _FENCE = re.compile(r"```.*?(?:```|\Z)", re.S)  # unlike a posted message's, a reply may be cut off mid-block
 _LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^\s)]+)\)")
@@ -24,20 +24,12 @@ _BULLET = re.compile(r"^(\s*)[-*+]\s+", re.M)
 
 def to_mrkdwn(markdown: str) -> str:
     """Converts text outside code blocks and inline code; code is only escaped, never reformatted."""
-    out: list[str] = []
-    position = 0
-    for match in _FENCE.finditer(markdown):
-        out.append(_convert_prose(markdown[position : match.start()]))
-        block = match.group(0)
-        if not block.endswith("```") or len(block) < 6:
-            block += "\n```"  # a reply cut off mid-block still renders as code
-        out.append(_fence(block))
-        position = match.end()
-    out.append(_convert_prose(markdown[position:]))
-    return "".join(out)
+    return outside(_FENCE, markdown, _convert_prose, _fence)
 
 
 def _fence(block: str) -> str:
+    if not block.endswith("```") or len(block) < 6:
+        block += "\n```"  # a reply cut off mid-block still renders as code
     body = block[3:-3]
     first_line, _, rest = body.partition("\n")
     if first_line.strip() and " " not in first_line.strip() and rest:
@@ -46,14 +38,7 @@ def _fence(block: str) -> str:
 
 
 def _convert_prose(text: str) -> str:
-    pieces: list[str] = []
-    position = 0
-    for match in INLINE_CODE.finditer(text):
-        pieces.append(_convert_plain(text[position : match.start()]))
-        pieces.append("`" + escape(match.group(0)[1:-1]) + "`")
-        position = match.end()
-    pieces.append(_convert_plain(text[position:]))
-    return "".join(pieces)
+    return outside(INLINE_CODE, text, _convert_plain, lambda code: "`" + escape(code[1:-1]) + "`")
 
 
 def _convert_plain(text: str) -> str:

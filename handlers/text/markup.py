@@ -149,3 +149,16 @@ def _unescape(text: str) -> str:
     for entity, char in _ENTITIES:
         text = text.replace(entity, char)
     return text
+
+
+def outside(pattern: re.Pattern[str], text: str, prose: Callable[[str], str], inside: Callable[[str], str]) -> str:
+    """`text` with `prose` applied between the matches of `pattern` (code spans, usually) and `inside` to each
+    match: formatting conversions must never touch code."""
+    out: list[str] = []
+    position = 0
+    for match in pattern.finditer(text):
+        out.append(prose(text[position : match.start()]))
+        out.append(inside(match.group(0)))
+        position = match.end()
+    out.append(prose(text[position:]))
+    return "".join(out)
