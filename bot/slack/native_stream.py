@@ -125,8 +125,10 @@ class NativeStream:
     def finish(self, text: str | None = None, *, mrkdwn: bool = False, feedback: Skill | None = None) -> list[str]:
         """Ends the answer. The streamed text ends in a stop that carries the job's metadata and the closing
         blocks (with `feedback`, the 👍 / 👎 buttons: in chat.stopStream's `blocks`, so the final message comes
-        with them); a different `text` (an answer we formatted, a guard's replacement) is written over what was
-        streamed, on the post-and-update path, whose last message carries them instead."""
+        with them). A `text` that goes on from what was streamed (a closing note) is streamed too, so the answer
+        never shows for a moment without it; a different `text` (an answer we formatted, a guard's replacement)
+        is written over what was streamed, on the post-and-update path, whose last message carries them
+        instead."""
         try:
             return self._finish(text, mrkdwn=mrkdwn, feedback=feedback)
         finally:
@@ -136,6 +138,8 @@ class NativeStream:
     def _finish(self, text: str | None, *, mrkdwn: bool, feedback: Skill | None) -> list[str]:
         if self._fallback is not None:
             return self._fallback.finish(text, mrkdwn=mrkdwn, feedback=feedback)
+        if text is not None and text.startswith(self._text) and self._text.strip() and not mrkdwn:
+            self._text = text  # the answer goes on (a note about files it could not read): streamed, not rewritten
         if (text is not None and text != self._text) or mrkdwn or not self._text.strip():
             return self._replace(self._text if text is None else text, mrkdwn=mrkdwn, feedback=feedback)
         self._send(self._text, final=True, feedback=feedback)

@@ -199,6 +199,21 @@ def test_a_stream_that_expires_is_finished_by_editing_it(emulator) -> None:
     assert [c.response["error"] for c in emulator.calls() if not c.ok] == ["message_not_in_streaming_state"]
 
 
+def test_a_closing_note_is_streamed_with_the_answer_never_shown_without_it(emulator) -> None:
+    """An answer that ends with a note (a file it could not read, "(stopped)") goes on streaming: the message is
+    never finished without the note and then edited to add it."""
+    client = WebClient(token=BOT_TOKEN, base_url=emulator.api_url)
+    parent = emulator.add_message(CHANNEL, user=ALICE, text="thoughts on this?")
+    stream = NativeStream(
+        client=client, channel=CHANNEL, thread_ts=parent, job_id=10, recipient_team_id=TEAM, recipient_user_id=ALICE
+    )
+    stream.feed("Happy to help with the diagram.")
+    stream.finish("Happy to help with the diagram.\n_I couldn't read diagram.png (I can't read images yet)._")
+    [reply] = _ours(emulator, parent)
+    assert reply["text"].endswith("_I couldn't read diagram.png (I can't read images yet)._")
+    assert emulator.calls("chat.update") == [] and len(emulator.calls("chat.stopStream")) == 1
+
+
 def test_a_mention_split_across_tokens_is_never_streamed_as_a_ping(emulator) -> None:
     client = WebClient(token=BOT_TOKEN, base_url=emulator.api_url)
     parent = emulator.add_message(CHANNEL, user=ALICE, text="greet bob")
