@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.model.client import ChatMessage, ChatOptions, ModelClient, ModelError
+from handlers.qa.answer_kinds import gives_kind
 from handlers.text.lines import ChatLine
 from handlers.text.sentences import split_sentences
 from handlers.text.words import STOPWORDS, content_stems, stem, tokens, words
@@ -411,13 +412,14 @@ def generated_answer(
     question: str, candidates: Sequence[ChatLine], model: ModelClient, *, phrase: bool = False
 ) -> Answer | None:
     """The model's answer, kept only when it is grounded in the messages it cites, not overtaken by a later
-    message, and confirmed; `found=False` when the messages do not answer; None when the model's reply cannot be
-    used at all (the caller extracts instead).
+    message, of the kind asked for, and confirmed; `found=False` when the messages do not answer; None when the
+    model's reply cannot be used at all (the caller extracts instead).
 
-    Four steps, each a guard against one way a small model fails a team: it reads the whole channel and answers
+    Five steps, each a guard against one way a small model fails a team: it reads the whole channel and answers
     (declining too often when allowed to, see QA_SYSTEM_PROMPT); a later message on the same thing means a plan
     may have changed, so its sources and those later messages are read again on their own with the last word
-    winning; the words and numbers of the answer must be in the messages it cites (`grounded`); and the model,
+    winning; the words and numbers of the answer must be in the messages it cites (`grounded`); the answer must
+    be the kind of thing asked for (a time for "what time", a length for "how long": `gives_kind`); and the model,
     shown only those messages, must agree that they say it (`_confirmed`): a plausible owner taken from a
     neighbouring topic fails there.
     """
@@ -456,6 +458,11 @@ def generated_answer(
         # An answer the messages do not back is the model's invention (a plausible owner, a date from another
         # topic): saying we found nothing is the honest reply.
         logger.info("model answer not grounded in the messages it cites; declining")
+        return Answer(found=False, generated=True)
+    if not gives_kind(question, text):
+        # "what time is the orientation?" answered with a start date: a fact from a neighbouring subject.
+        logger.info("model answer is not the kind of thing the question asks for; declining")
+        logger.debug("question %r, declined answer %r", question, text)
         return Answer(found=False, generated=True)
     if not _confirmed(question, text, sources, lines, model):
         logger.info("model answer not confirmed by the messages it cites; declining")

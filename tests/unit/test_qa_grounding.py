@@ -153,3 +153,14 @@ def test_citations_are_tidied_into_the_sentence_they_back() -> None:
     assert qa.tidy_citations("Budget is 43k [1, 10].") == "Budget is 43k [1] [10]."
     answer = _ask("Bob owns the rollback plan. Messages [4] and [3] indicate this.", question="who owns the rollback?")
     assert answer.found and answer.text == "Bob owns the rollback plan [1] [2]."
+
+
+def test_an_answer_of_the_wrong_kind_is_declined_before_the_model_is_asked_to_confirm_it() -> None:
+    """Asked for a time of day, the model gives the freeze's day: grounded word for word, confidently confirmed,
+    and still no answer to what was asked."""
+    model = WordsOnly().enqueue("The code freeze moves to Thursday [3].").enqueue_labels(_confirms(0.95))
+    answer = qa.answer_question("what time is the retro?", LINES, model)
+    assert not answer.found
+    assert [c for c in model.calls if c.method == "label_logprobs"] == []  # declined before the confirming pass
+    right_kind = _ask("The code freeze is on Thursday at 2pm [3].", question="what time is the code freeze?")
+    assert right_kind.found and "2pm" in right_kind.text
