@@ -227,7 +227,8 @@ def test_a_direct_message_is_refused_unless_dm_is_allowed(settings, emulator, sc
         slack = sender_for(running, emulator)
         slack.event(slack.message_event("D0ALICE", ALICE, "hello again", ts="1764360401.000001"))
         wait_until(lambda: [m for m in emulator.messages("D0ALICE") if m.get("text") == "Ahoy, voilà."], what="answer")
-        assert _counts(running, "D0ALICE") == (2, 1)  # the message and the answer; its job
+        # the message and the answer (stored once Slack has taken it, so a moment after it shows); its job
+        wait_until(lambda: _counts(running, "D0ALICE") == (2, 1), what="the answer stored")
 
 
 # -- the setting ------------------------------------------------------------------------------------------------
