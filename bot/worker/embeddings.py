@@ -1,36 +1,32 @@
-"""Sentence embeddings (MiniLM by default) for the `embed` role: mean pooling and unit length, as
-sentence-transformers does for all-MiniLM-L6-v2, without depending on sentence-transformers."""
+"""Sentence embeddings through transformers (the `embed` role on CUDA, or with WORKER_ENGINE=transformers): mean
+pooling and unit length, as sentence-transformers does for all-MiniLM-L6-v2, without depending on it. On CPU the
+worker uses llama.cpp instead (bot/worker/llama_embedder.py), which gives the same vectors without torch."""
 
 from __future__ import annotations
 
-import threading
-
 import torch
 
+from bot.worker.engine_api import Embedded
 from bot.worker.models import LoadedModel
 
 
 class Embedder:
     def __init__(self, loaded: LoadedModel) -> None:
         self.loaded = loaded
-        # A fast tokenizer keeps its padding and truncation settings in shared state that every call sets: a
-        # count on the event loop while a batch is tokenized in the executor left the batch unpadded (ValueError
-        # under load, bench/load.py). Tokenizing is quick next to the forward pass, which runs outside the lock.
-        self._tokenizing = threading.Lock()
 
-    def count_tokens(self, text: str) -> int:
-        with self._tokenizing:
-            return len(self.loaded.tokenizer(text)["input_ids"])
-
-    def embed_batch(self, texts: list[str]) -> list[list[float]]:
+    def embed_batch(self, texts: list[str]) -> list[Embedded]:
         """One forward pass for all texts; each is cut at the model's window (the API reports the token counts)."""
-        with self._tokenizing:
-            batch = self.loaded.tokenizer(
-                texts, padding=True, truncation=True, max_length=self.loaded.context_window, return_tensors="pt"
-            )
+        batch = self.loaded.tokenizer(
+            texts, padding=True, truncation=True, max_length=self.loaded.context_window, return_tensors="pt"
+        )
         batch = batch.to(self.loaded.device)
         with torch.inference_mode():
             hidden = self.loaded.model(**batch).last_hidden_state
         mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-        return torch.nn.functional.normalize(pooled, dim=-1).float().cpu().tolist()
+        vectors = torch.nn.functional.normalize(pooled, dim=-1).float().cpu().tolist()
+        counts = batch["attention_mask"].sum(1).tolist()
+        return [Embedded(vector, int(count)) for vector, count in zip(vectors, counts, strict=True)]
+
+    def close(self) -> None:
+        """Nothing to release: the model is freed with the process (the llama.cpp embedder closes its client)."""

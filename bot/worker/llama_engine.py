@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from bot.worker.engine import Admission, Chunk, EngineFailed, PromptTooLong, Sampling, Scored
+from bot.worker.engine_api import Admission, Chunk, EngineFailed, PromptTooLong, Sampling, Scored
 from bot.worker.guards import TextStream, looping_period
 
 logger = logging.getLogger(__name__)
@@ -56,6 +56,13 @@ class LlamaModel:
         )
 
 
+def server_meta(http: httpx.Client) -> dict[str, Any]:
+    """What llama.cpp's server reports about its model (n_params, n_ctx_train…)."""
+    data = http.get("/v1/models").json()
+    entries = data.get("data") or [{}]
+    return dict(entries[0].get("meta") or {})
+
+
 class LlamaEngine:
     """Serves one GGUF model with llama.cpp. Create it (loads the model), then call `generate` or `score`."""
 
@@ -69,9 +76,10 @@ class LlamaEngine:
         batch_threads: int = 0,
         max_queue: int,
         kv_cache_tokens: int,
+        kv_cache_type: str = "q8_0",
         slots: int,
         max_context: int = 0,
-        prompt_cache_mib: int = 256,
+        prompt_cache_mib: int = 128,
     ) -> None:
         import xllamacpp as xlc
 
@@ -89,12 +97,17 @@ class LlamaEngine:
         # cost ~600 MB of memory beside the mapped file (RSS 2.07 → 1.48 GB for the 1.5B model).
         params.no_extra_bufts = True
         params.n_batch = 512
+        # Sizes are given here; llama.cpp's fitting of them to free memory probes the model first (~1 s of start).
+        params.fit_params = False
+        if kv_cache_type == "q8_0":  # a quantised V cache needs flash attention
+            params.cache_type_k = params.cache_type_v = xlc.ggml_type.GGML_TYPE_Q8_0
+            params.flash_attn_type = xlc.llama_flash_attn_type.LLAMA_FLASH_ATTN_TYPE_ENABLED
         params.warmup = True
         params.verbosity = -1 if not logger.isEnabledFor(logging.DEBUG) else 3
         params.endpoint_props = True
         self.server = xlc.Server(params)
         self._http = httpx.Client(base_url=self.server.listening_address, timeout=30.0)
-        meta = self._meta()
+        meta = server_meta(self._http)
         window = min(int(meta.get("n_ctx_train") or kv_cache_tokens), kv_cache_tokens)
         if max_context:
             window = min(window, max_context)
@@ -115,11 +128,6 @@ class LlamaEngine:
         # llama.cpp queues it for a free slot, so the pool is as large as the queue.
         self._executor = ThreadPoolExecutor(max(2, min(max_queue, 64)), "llama-request")
         self._running = True
-
-    def _meta(self) -> dict[str, Any]:
-        data = self._http.get("/v1/models").json()
-        entries = data.get("data") or [{}]
-        return dict(entries[0].get("meta") or {})
 
     # ------------------------------------------------------------------ lifecycle
 

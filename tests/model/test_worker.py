@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import pytest
@@ -217,34 +215,3 @@ def test_embeddings(worker_url: str) -> None:
     for text, vector in zip(texts, vectors, strict=True):
         alone = httpx.post(f"{worker_url}/embeddings", json={"model": "embed", "input": text}, timeout=30)
         assert cosine(alone.json()["data"][0]["embedding"], vector) > 0.999
-
-
-def test_the_embedder_counts_tokens_while_a_batch_is_tokenized() -> None:
-    """The server counts a request's tokens on its event loop while another request's batch is tokenized in the
-    executor; the shared tokenizer once left that batch unpadded (a ValueError under load)."""
-    from bot.worker.embeddings import Embedder
-    from bot.worker.models import choose_device_and_dtype, load_embedder
-
-    cache = os.environ.get("PARLANCE_TEST_MODEL_CACHE") or str(Path.home() / ".cache" / "parlance" / "models")
-    device, _ = choose_device_and_dtype("float32")
-    embedder = Embedder(load_embedder("minilm", setting="MODEL_EMBED", cache_dir=Path(cache), device=device))
-    texts = ["short", "a somewhat longer sentence here", "mid length one", "x " * 30]
-    until = time.monotonic() + 5  # without the fix this failed within a second or two on 2 cores, most runs
-
-    def batches() -> int:
-        done = 0
-        while time.monotonic() < until:
-            assert len(embedder.embed_batch(texts)) == 4
-            done += 1
-        return done
-
-    def counts() -> int:
-        done = 0
-        while time.monotonic() < until:
-            embedder.count_tokens("how many tokens is this?")
-            done += 1
-        return done
-
-    with ThreadPoolExecutor(2) as pool:
-        batched, counted = pool.submit(batches), pool.submit(counts)
-        assert batched.result() and counted.result()

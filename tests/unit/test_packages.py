@@ -153,11 +153,9 @@ def test_a_changed_file_is_refused_before_the_engine_loads_it(
     site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Through the worker's own loading path: MODEL_CHAT names the package, and the engine is never created."""
-    import torch
-
     import bot.worker.llama_engine as llama_engine
     from bot.worker.models import ModelNotAvailable, resolve
-    from bot.worker.runtime import _load_engine
+    from bot.worker.runtime import Placement, _load_engine
     from bot.worker.settings import WorkerSettings
 
     package = fake_package(make_parts(site))
@@ -175,11 +173,10 @@ def test_a_changed_file_is_refused_before_the_engine_loads_it(
     settings = WorkerSettings(
         _env_file=None, model_chat=package.alias, model_cache_dir=cache, worker_engine="llama.cpp", worker_roles="chat"
     )
-    cpu, fp32 = torch.device("cpu"), torch.float32
 
     def load() -> None:  # as Worker.load does: resolve (and check) the file, then build its engine
         source = resolve(package.alias, setting="MODEL_CHAT", cache_dir=cache)
-        _load_engine(settings, package.alias, source, setting="MODEL_CHAT", device=cpu, dtype=fp32)
+        _load_engine(settings, package.alias, source, setting="MODEL_CHAT", placement=Placement(settings))
 
     with pytest.raises(ModelNotAvailable, match="refusing to load it"):
         load()

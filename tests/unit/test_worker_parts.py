@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bot.worker.engine import Admission, EngineBusy
+from bot.worker.engine_api import Admission, EngineBusy
 from bot.worker.guards import TextStream, held_back, looping_period
 from bot.worker.models import ModelNotAvailable, ModelSource, choose_device_and_dtype, convert_gguf, resolve
 from bot.worker.server import _unless_client_leaves
@@ -99,10 +99,38 @@ def test_bundled_models_resolve_without_importing_their_packages(tmp_path: Path)
     assert (source.directory / str(source.gguf_file)).is_file()
 
 
+def test_the_engine_is_chosen_without_torch_unless_a_gpu_driver_is_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No NVIDIA driver: CPU and llama.cpp, decided without asking torch. A driver: torch says CUDA, and GGUF
+    models then go to transformers; WORKER_ENGINE=llama.cpp keeps them on CPU without asking."""
+    import torch
+
+    import bot.worker.runtime as runtime
+
+    def torch_asked(requested: str) -> tuple[torch.device, torch.dtype]:
+        raise AssertionError("torch was asked for a device")
+
+    gguf = ModelSource("x", Path("."), "x.gguf")
+    settings = WorkerSettings(_env_file=None)
+    monkeypatch.setattr(runtime, "choose_device_and_dtype", torch_asked)
+    monkeypatch.setattr(runtime, "gpu_present", lambda: False)
+    assert runtime.Placement(settings).device_type() == "cpu"
+    assert runtime._engine_kind(settings, gguf, "cpu") == "llama.cpp"
+    monkeypatch.setattr(runtime, "gpu_present", lambda: True)
+    forced = WorkerSettings(_env_file=None, worker_engine="llama.cpp")
+    assert runtime.Placement(forced).device_type() == "cpu"
+    monkeypatch.setattr(runtime, "choose_device_and_dtype", lambda requested: (torch.device("cuda"), torch.bfloat16))
+    assert runtime.Placement(settings).device_type() == "cuda"
+    assert runtime._engine_kind(settings, gguf, "cuda") == "transformers"
+    with pytest.raises(ValueError, match="WORKER_KV_CACHE_TYPE must be q8_0 or f16"):
+        WorkerSettings(_env_file=None, worker_kv_cache_type="q4")
+
+
 def test_cpu_uses_bf16_only_with_native_support(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
     import bot.worker.models as models
 
-    monkeypatch.setattr(models.torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(models, "cpu_has_native_bf16", lambda: False)
     assert str(choose_device_and_dtype("auto")[1]) == "torch.float32"
     monkeypatch.setattr(models, "cpu_has_native_bf16", lambda: True)
