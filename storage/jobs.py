@@ -90,6 +90,19 @@ def _enqueue_for_a_person(dialect: str) -> Insert:
     return insert_absent_statement(Job.__table__, ("dedupe_key",), dialect).values(told_queued=told_before)
 
 
+def any_due_job(*, session: Session, kinds: list[str] | None = None) -> bool:
+    """Whether some job is queued and due, or running past its lease: a read that lets an idle dispatcher skip the
+    claim, which on SQLite takes the write lock (most wake-ups and polls find nothing, and every ack waited
+    behind those empty claims: bench/ack_latency.py)."""
+    now = utcnow()
+    due = select(Job.id).where(
+        or_((Job.state == QUEUED) & (Job.run_after <= now), (Job.state == RUNNING) & (Job.lease_until < now))
+    )
+    if kinds:
+        due = due.where(Job.kind.in_(kinds))
+    return session.execute(due.limit(1)).first() is not None
+
+
 def claim_next_job(
     *, session: Session, worker_id: str, lease: dt.timedelta, kinds: list[str] | None = None
 ) -> ClaimedJob | None:

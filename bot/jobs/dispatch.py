@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.slack.teams import acting_for
 from storage import jobs as job_queries
+from storage.db import read_session
 from storage.jobs import ClaimedJob
 
 logger = logging.getLogger(__name__)
@@ -144,6 +145,9 @@ class Dispatcher:
         """Claims and runs one job; returns False when none was due."""
         if self._stopping.is_set():  # a thread between jobs when stop() began must not claim one more
             return False
+        with read_session(self._sessions) as session:
+            if not job_queries.any_due_job(session=session, kinds=list(self._runners)):
+                return False
         with self._sessions.begin() as session:
             job = job_queries.claim_next_job(
                 session=session, worker_id=self.worker_id, lease=self._lease, kinds=list(self._runners)

@@ -42,6 +42,7 @@ from handlers.translate.languages import language_for_reaction, resolve_language
 from storage import jobs as job_queries
 from storage import messages as message_queries
 from storage import seen_events as event_queries
+from storage.group_commit import GroupCommit
 
 logger = logging.getLogger(__name__)
 
@@ -113,8 +114,8 @@ def strip_bot_mention(text: str, bot_user_id: str | None) -> str:
 
 class Listeners:
     def __init__(self, *, sessions: sessionmaker[Session], wake_dispatcher: Callable[[], None]) -> None:
-        self._sessions = sessions
         self._wake = wake_dispatcher
+        self._writes = GroupCommit(sessions)  # the acks' writes, committed together when requests overlap
 
     # -- events ----------------------------------------------------------------------------------------------
     def on_app_mention(self, body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
@@ -124,10 +125,10 @@ class Listeners:
         channel, ts = event["channel"], event["ts"]
         thread_ts = event.get("thread_ts") or ts
         request = strip_bot_mention(event.get("text", ""), context.bot_user_id)
-        with self._sessions.begin() as session:
+
+        def write(session: Session) -> bool:
             if not event_queries.claim_event(session=session, team_id=team_id, event_id=body.get("event_id", ts)):
-                logger.info("dropped a retried app_mention %s", body.get("event_id"))
-                return
+                return False
             store_slack_message(session=session, team_id=team_id, channel_id=channel, message=event)
             enqueue_reply(
                 session=session,
@@ -138,6 +139,11 @@ class Listeners:
                 user=event["user"],
                 request=request,
             )
+            return True
+
+        if not self._writes.run(write):
+            logger.info("dropped a retried app_mention %s", body.get("event_id"))
+            return
         self._wake()
 
     def on_message(self, body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
@@ -147,11 +153,13 @@ class Listeners:
         subtype = event.get("subtype")
         if not channel:
             return
-        with self._sessions.begin() as session:
+
+        def write(session: Session) -> bool:
+            """Whether a job was recorded (a follow-up or a DM): only then is the dispatcher woken."""
             if not event_queries.claim_event(
                 session=session, team_id=team_id, event_id=body.get("event_id", f"{channel}:{event.get('ts')}")
             ):
-                return
+                return False
             if subtype == "message_changed":
                 self._store_edit(session, team_id, channel, event)
             elif subtype == "message_deleted":
@@ -159,27 +167,33 @@ class Listeners:
                     session=session, team_id=team_id, channel_id=channel, ts=event.get("deleted_ts", "")
                 )
             elif subtype in STORED_SUBTYPES and event.get("ts"):
-                self._store_new(session, team_id, channel, event, context)
-        self._wake()
+                return self._store_new(session, team_id, channel, event, context)
+            return False
+
+        if self._writes.run(write):
+            self._wake()
 
     def _store_new(
         self, session: Session, team_id: str, channel: str, event: dict[str, Any], context: BoltContext
-    ) -> None:
+    ) -> bool:
+        """Stores a new message, and records a reply job when it is meant for the bot; says whether it did."""
         store_slack_message(session=session, team_id=team_id, channel_id=channel, message=event)
         if is_from_bot(event) or not event.get("user"):
-            return
+            return False
         follow_up = self._follows_up_on_us(session, team_id, channel, event, context)
-        if follow_up or event.get("channel_type") == "im":
-            request = strip_bot_mention(event.get("text", ""), context.bot_user_id)
-            enqueue_reply(
-                session=session,
-                team_id=team_id,
-                channel_id=channel,
-                ts=event["ts"],
-                thread_ts=event.get("thread_ts"),
-                user=event["user"],
-                request=request,
-            )
+        if not (follow_up or event.get("channel_type") == "im"):
+            return False
+        request = strip_bot_mention(event.get("text", ""), context.bot_user_id)
+        enqueue_reply(
+            session=session,
+            team_id=team_id,
+            channel_id=channel,
+            ts=event["ts"],
+            thread_ts=event.get("thread_ts"),
+            user=event["user"],
+            request=request,
+        )
+        return True
 
     @staticmethod
     def _follows_up_on_us(
@@ -219,12 +233,16 @@ class Listeners:
         team_id = team_id_of(context)
         channel, ts = item["channel"], item["ts"]
         payload = TranslatePayload(user=event["user"], language=language[0], source_ts=ts, deliver="thread")
-        with self._sessions.begin() as session:
-            event_id = body.get("event_id") or f"reaction:{channel}:{ts}:{event.get('reaction')}:{event['user']}"
+        event_id = body.get("event_id") or f"reaction:{channel}:{ts}:{event.get('reaction')}:{event['user']}"
+
+        def write(session: Session) -> bool:
             if not event_queries.claim_event(session=session, team_id=team_id, event_id=event_id):
-                return
+                return False
             enqueue_reaction_translation(session=session, team_id=team_id, channel_id=channel, payload=payload)
-        self._wake()
+            return True
+
+        if self._writes.run(write):
+            self._wake()
 
     def on_agent_thread_started(self, body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
         """Someone opened a thread with the bot in its Messages tab: the suggested prompts are set after the ack.
@@ -233,14 +251,12 @@ class Listeners:
         channel, thread_ts, user = thread.get("channel_id"), thread.get("thread_ts"), thread.get("user_id")
         if not channel or not thread_ts or not user:
             return
-        with self._sessions.begin() as session:
-            enqueue_agent_thread(
-                session=session,
-                team_id=team_id_of(context),
-                channel_id=channel,
-                event_id=body.get("event_id"),
-                payload=AgentThreadPayload(user=user, thread_ts=thread_ts),
+        team_id, payload = team_id_of(context), AgentThreadPayload(user=user, thread_ts=thread_ts)
+        self._writes.run(
+            lambda session: enqueue_agent_thread(
+                session=session, team_id=team_id, channel_id=channel, event_id=body.get("event_id"), payload=payload
             )
+        )
         self._wake()
 
     def on_agent_session_stopped(self, body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
@@ -251,13 +267,18 @@ class Listeners:
         if not channel or not thread_ts:
             return
         team_id = team_id_of(context)
-        with self._sessions.begin() as session:
-            event_id = body.get("event_id") or f"stop:{channel}:{thread_ts}:{event.get('event_ts')}"
+        event_id = body.get("event_id") or f"stop:{channel}:{thread_ts}:{event.get('event_ts')}"
+
+        def write(session: Session) -> int | None:
             if not event_queries.claim_event(session=session, team_id=team_id, event_id=event_id):
-                return
-            stopped = job_queries.request_stop(
+                return None
+            return job_queries.request_stop(
                 session=session, team_id=team_id, channel_id=channel, thread_ts=thread_ts, kinds=REPLY_KINDS
             )
+
+        stopped = self._writes.run(write)
+        if stopped is None:
+            return
         logger.info("stop pressed in a thread of %s: %d answer(s) marked stopped", channel, stopped)
 
     # -- shortcuts and actions ---------------------------------------------------------------------------------
@@ -303,10 +324,12 @@ class Listeners:
         self, body: dict[str, Any], context: BoltContext, channel: str, payload: SummarizePayload | TranslatePayload
     ) -> None:
         trigger = body.get("trigger_id") or (body.get("container") or {}).get("message_ts")
-        with self._sessions.begin() as session:
-            enqueue_for_interaction(
-                session=session, team_id=team_id_of(context), channel_id=channel, trigger=trigger, payload=payload
+        team_id = team_id_of(context)
+        self._writes.run(
+            lambda session: enqueue_for_interaction(
+                session=session, team_id=team_id, channel_id=channel, trigger=trigger, payload=payload
             )
+        )
         self._wake()
 
     # -- slash commands --------------------------------------------------------------------------------------
@@ -351,14 +374,16 @@ class Listeners:
     def _enqueue_command(
         self, command: dict[str, Any], context: BoltContext, payload: SummarizePayload | TranslatePayload
     ) -> None:
-        with self._sessions.begin() as session:
-            enqueue_for_command(
+        team_id = team_id_of(context)
+        self._writes.run(
+            lambda session: enqueue_for_command(
                 session=session,
-                team_id=team_id_of(context),
+                team_id=team_id,
                 channel_id=command["channel_id"],
                 trigger_id=command.get("trigger_id"),
                 payload=payload,
             )
+        )
         self._wake()
 
     # -- errors ----------------------------------------------------------------------------------------------

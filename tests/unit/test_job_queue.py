@@ -6,10 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage import jobs
 from storage.jobs import ClaimedJob
+from storage.tables import Job
 
 LEASE = dt.timedelta(minutes=1)
 
@@ -157,3 +159,29 @@ def test_a_person_with_a_backlog_is_told_once_for_it(sessions) -> None:
     assert job is not None and job.id == later[0]
     assert tell(job.id) == 5  # a new backlog, after the first was answered: told again, once
     assert tell(job.id) is None
+
+
+def test_the_cheap_check_before_a_claim_sees_exactly_the_due_jobs(sessions) -> None:
+    """The dispatcher claims (a write) only when this read finds a job: queued and due, or running past its lease."""
+    from storage.db import read_session
+
+    def due(kinds: list[str] | None = None) -> bool:
+        with read_session(sessions) as session:
+            return jobs.any_due_job(session=session, kinds=kinds)
+
+    assert not due()
+    _add(sessions, user="U1")
+    assert due() and due(["work"]) and not due(["other"])
+    claimed = _claim(sessions)
+    assert claimed is not None and not due()  # running, lease still valid
+    with sessions.begin() as session:
+        jobs.retry_job_later(session=session, job_id=claimed.id, worker_id="w", delay=dt.timedelta(hours=1), error="x")
+    assert not due()  # queued, but not due for an hour
+    _add(sessions, user="U2")
+    taken = _claim(sessions, "w3")
+    assert taken is not None
+    assert not due()
+    with sessions.begin() as session:  # its owner died: the lease runs out
+        long_ago = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+        session.execute(update(Job).where(Job.id == taken.id).values(lease_until=long_ago))
+    assert due()
