@@ -1,5 +1,7 @@
 """Ack latency of the Slack-facing process: 200 signed requests, 20 at a time, against `python -m bot web` and,
-as the anchor in the same run, a bare Bolt app that only acks (bench/bare_bolt.py), both served by waitress.
+as the anchor in the same run, a bare Bolt app that only acks (bench/bare_bolt.py), both served by waitress. The
+bot is measured twice: running its jobs itself, and as the Procfile runs it (JOBS_IN_WEB=false beside a
+`python -m bot jobs` process on the same database and cores).
 
 Slack gives an app 3 seconds to ack. This starts the real web process (waitress, SQLite in WAL mode) against the
 built-in Slack emulator, sends a mix of channel messages, mentions and slash commands exactly as Slack does, and
@@ -61,6 +63,12 @@ def main() -> None:
             "LOG_LEVEL": "WARNING",
         }
         bot, answered = _measure([sys.executable, "-m", "bot", "web"], port, env, emulator, args, workdir)
+        port = free_port()
+        split_env = {**env, "PORT": str(port), "JOBS_IN_WEB": "false", "DATABASE_URL": f"sqlite:///{workdir}/split.db"}
+        split, split_answered = _measure(
+            [sys.executable, "-m", "bot", "web"], port, split_env, emulator, args, workdir,
+            beside=[sys.executable, "-m", "bot", "jobs"],
+        )  # fmt: skip
     finally:
         emulator.stop()
 
@@ -68,14 +76,17 @@ def main() -> None:
           "a mention, a /summarize, a message, ...), both served by waitress; target: the bot's p50 and p99 "
           "<= 1.5x the bare app's")  # fmt: skip
     print(f"  {'':<34}{'median':>10}{'p99':>10}{'max':>10}{'req/s':>8}{'> 3 s':>7}")
-    for label, (latencies, wall) in (("anchor: bare Bolt app, ack only", anchor), ("python -m bot web, SQLite", bot)):
+    sides = (("anchor: bare Bolt app, ack only", anchor), ("python -m bot web, SQLite", bot),
+             ("web + jobs process (Procfile)", split))  # fmt: skip
+    for label, (latencies, wall) in sides:
         p50, p99, top = (1000 * x for x in (statistics.median(latencies), _percentile(latencies, 0.99), max(latencies)))
         late = sum(x > 3 for x in latencies)
         print(f"  {label:<34}{p50:8.1f}ms{p99:8.1f}ms{top:8.1f}ms{args.requests / wall:8.0f}{late:7d}")
-    for name, fraction in (("p50", 0.5), ("p99", 0.99)):
-        ratio = _percentile(bot[0], fraction) / _percentile(anchor[0], fraction)
-        print(f"  {name} ratio bot / bare: {ratio:.2f}x  ({'met' if ratio <= 1.5 else 'MISSED'})")
-    print(f"  the bot's answers: {answered}")
+    for label, (latencies, _) in (("web", bot), ("web + jobs", split)):
+        for name, fraction in (("p50", 0.5), ("p99", 0.99)):
+            ratio = _percentile(latencies, fraction) / _percentile(anchor[0], fraction)
+            print(f"  {name} ratio {label} / bare: {ratio:.2f}x  ({'met' if ratio <= 1.5 else 'MISSED'})")
+    print(f"  the bot's answers: {answered}; with a jobs process: {split_answered}")
 
 
 def _measure(
@@ -87,15 +98,20 @@ def _measure(
     workdir: str,
     *,
     check_answers: bool = True,
+    beside: list[str] | None = None,
 ) -> tuple[tuple[list[float], float], str]:
-    """Start one server, send it the request mix, wait for its answers, stop it: (latencies, wall seconds), answers."""
+    """Start one server (and `beside`, a process that runs its jobs), send it the request mix, wait for its
+    answers, stop them: (latencies, wall seconds), answers."""
     server = subprocess.Popen(command, env=env, cwd=workdir)
+    helper = subprocess.Popen(beside, env=env, cwd=workdir) if beside else None
     try:
         _wait_healthy(f"http://127.0.0.1:{port}/healthz")
         sender = SlackSender(
             app_url=f"http://127.0.0.1:{port}/slack/events", signing_secret=SECRET, team_id=TEAM, emulator=emulator
         )
         base = int(time.time())
+        posted_before = len([c for c in emulator.calls("chat.postMessage") if c.response.get("ok")])
+        answered_before = len(emulator.response_url_posts())  # the emulator is shared by the measurements
 
         def send(i: int) -> float:
             ts = f"{base}.{i:06d}"
@@ -118,20 +134,22 @@ def _measure(
             return (latencies, wall), ""
         mentions = len(range(0, args.requests, 4))
         commands = len(range(1, args.requests, 4))
-        emulator.wait_for("chat.postMessage", count=mentions, timeout=300)
+        emulator.wait_for("chat.postMessage", count=posted_before + mentions, timeout=300)
         deadline = time.monotonic() + 300
-        while len(emulator.response_url_posts()) < commands and time.monotonic() < deadline:
+        while len(emulator.response_url_posts()) < answered_before + commands and time.monotonic() < deadline:
             time.sleep(0.1)
         time.sleep(1)
-        replies = len([c for c in emulator.calls("chat.postMessage") if c.response.get("ok")])
-        answers = len(emulator.response_url_posts())
+        replies = len([c for c in emulator.calls("chat.postMessage") if c.response.get("ok")]) - posted_before
+        answers = len(emulator.response_url_posts()) - answered_before
         return (
             latencies,
             wall,
         ), f"mentions answered {replies} of {mentions}; commands answered {answers} of {commands}"
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for process in (server, helper):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=30)
 
 
 def _wait_healthy(url: str, timeout: float = 60) -> None:

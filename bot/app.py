@@ -66,7 +66,10 @@ class Parlance:
     scorer: BackgroundScorer | None = None
     closed: bool = field(default=False)
 
-    def start(self) -> None:
+    def start(self, *, jobs: bool = True) -> None:
+        """`jobs`: run the dispatcher and the sentiment scorer here (false: `python -m bot jobs` runs them)."""
+        if not jobs:
+            return
         self.dispatcher.start()
         if self.scorer is not None:
             self.scorer.start()
@@ -141,6 +144,7 @@ def build_parlance(settings: Settings, *, model: ModelClient | None = None, run_
         on_give_up=runners.tell_user_it_failed,
         threads=settings.job_threads,
         lease=dt.timedelta(seconds=settings.job_lease_seconds),
+        poll_interval=settings.job_poll_seconds,
         on_finished=record,
     )
     register_listeners(

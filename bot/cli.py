@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -85,6 +86,9 @@ def _serve(settings: Settings, *, with_worker: bool) -> None:
     from bot.slack.serve import StopBudget, serve_http, serve_socket_mode
 
     settings.require_slack()
+    jobs = with_worker or settings.jobs_in_web  # one machine always runs its jobs in this process
+    if not jobs:
+        logging.getLogger("bot").info("JOBS_IN_WEB=false: jobs run in `python -m bot jobs` processes")
     budget = StopBudget(settings.shutdown_seconds)  # one budget: serving stops first, the worker last
     with contextlib.ExitStack() as stack:
         if with_worker:
@@ -97,9 +101,30 @@ def _serve(settings: Settings, *, with_worker: bool) -> None:
 
             start_beside(parlance, stack)
         if settings.socket_mode:
-            serve_socket_mode(parlance, budget)
+            serve_socket_mode(parlance, budget, jobs=jobs)
         else:
-            serve_http(parlance, budget)
+            serve_http(parlance, budget, jobs=jobs)
+
+
+JOBS_NICE = 10
+JOBS_POLL_SECONDS = 0.1
+
+
+def _jobs(args: argparse.Namespace) -> None:
+    """The Procfile's jobs: the dispatcher and the scorer without Slack's HTTP. It lowers its own CPU priority so a
+    web process on the same cores acks first (measured: bench/ack_latency.py --jobs-process)."""
+    from bot.app import build_parlance
+    from bot.model.client import OpenAICompatibleClient
+    from bot.settings import DEFAULT_MODEL_URL
+    from bot.slack.serve import StopBudget, serve_jobs
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    if "job_poll_seconds" not in settings.model_fields_set:  # nothing wakes this process: it looks often (a read)
+        settings = settings.model_copy(update={"job_poll_seconds": JOBS_POLL_SECONDS})
+    os.nice(JOBS_NICE)
+    with OpenAICompatibleClient(settings.model_url or DEFAULT_MODEL_URL) as model:
+        serve_jobs(build_parlance(settings, model=model), StopBudget(settings.shutdown_seconds))
 
 
 def _worker(args: argparse.Namespace) -> int:
@@ -184,6 +209,12 @@ COMMANDS: dict[str, Command] = {
         _slack,
         "Serves Slack (HTTP on $PORT, or Socket Mode when SLACK_APP_TOKEN is set); the model worker (or vLLM) "
         "is expected at MODEL_URL.",
+    ),
+    "jobs": Command(
+        "only the jobs (the Procfile's jobs): answers, summaries, translations, sentiment scoring",
+        _jobs,
+        "Runs the jobs that web processes started with JOBS_IN_WEB=false record (and scores sentiment), at a "
+        "lower CPU priority than the web processes; the model is at MODEL_URL. Any number may run.",
     ),
     "worker": Command(
         "the model worker (the Procfile's worker): serves WORKER_ROLES on WORKER_HOST:WORKER_PORT",

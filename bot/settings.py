@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     web_threads: int = Field(default=16, ge=1, le=256, validation_alias="WEB_THREADS")
     job_threads: int = Field(default=4, ge=1, le=64, validation_alias="JOB_THREADS")
     job_lease_seconds: int = Field(default=300, ge=5, validation_alias="JOB_LEASE_SECONDS")
+    jobs_in_web: bool = Field(default=True, validation_alias="JOBS_IN_WEB")
+    """Whether `python -m bot web` runs jobs itself; false where `python -m bot jobs` processes run them, so the
+    jobs' Python work never shares the Slack-facing process's GIL (the Procfile does that)."""
+    job_poll_seconds: float = Field(default=1.0, gt=0, le=60, validation_alias="JOB_POLL_SECONDS")
+    """How often an idle dispatcher looks for due jobs (a read; no write lock). In the web process an ack wakes it
+    at once; a `jobs` process is woken by nothing else, so there it defaults to 0.1 s."""
     summary_model_writes: bool = Field(default=False, validation_alias="SUMMARY_MODEL_WRITES")
     max_request_bytes: int = Field(default=1_048_576, ge=1024, validation_alias="MAX_REQUEST_BYTES")
     # Multi-workspace install through Slack OAuth: with both set, tokens come from the installation store

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -96,7 +97,7 @@ class _OneWriterAtATime:
             raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
         connection.info[_HOLDS_TURN] = True
         try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            _begin_immediate(connection.connection.dbapi_connection)
         except BaseException:
             self._release(connection.info)
             raise
@@ -111,6 +112,30 @@ class _OneWriterAtATime:
     def _release(self, info: dict[str, Any]) -> None:
         if info.pop(_HOLDS_TURN, False):
             self._turn.release()
+
+
+def _begin_immediate(raw: Any) -> None:
+    """BEGIN IMMEDIATE, tried again every millisecond or two while another process holds SQLite's write lock.
+
+    SQLite's own busy handler backs off to 100 ms between tries, so beside a `python -m bot jobs` process on the
+    same file an ack that met one of its writes waited up to 180 ms (bench/ack_latency.py). Only this statement
+    runs without the busy timeout; every other one keeps it.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    pause = 0.0005
+    raw.execute("PRAGMA busy_timeout=0")
+    try:
+        while True:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
+            time.sleep(pause)
+            pause = min(pause * 2, 0.002)
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
 _HOLDS_TURN = "parlance_holds_write_turn"

@@ -6,6 +6,8 @@ over the same `Parlance`, and both stop the same way on SIGTERM/SIGINT, within S
 3. let running jobs finish while the budget allows, keeping a reserve for what follows;
 4. hand the jobs still running back to the queue, due now, so another process starts them at once;
 5. stop the bundled model worker (`python -m bot`), and exit with status 0.
+
+`python -m bot jobs` (`serve_jobs`) runs only steps 3–5: it has no Slack connection of its own.
 """
 
 from __future__ import annotations
@@ -69,13 +71,14 @@ def make_http_server(parlance: Parlance, *, host: str | None = None, port: int |
     )
 
 
-def serve_http(parlance: Parlance, budget: StopBudget | None = None) -> None:
-    """Serves until SIGTERM/SIGINT, then stops in order (see the module's docstring) within `budget`."""
+def serve_http(parlance: Parlance, budget: StopBudget | None = None, *, jobs: bool = True) -> None:
+    """Serves until SIGTERM/SIGINT, then stops in order (see the module's docstring) within `budget`. `jobs`:
+    whether this process runs the jobs its requests record (false when `python -m bot jobs` does)."""
     budget = budget or StopBudget(parlance.settings.shutdown_seconds)
     server = make_http_server(parlance)
     try:
         _raise_on_shutdown_signal(budget)
-        parlance.start()
+        parlance.start(jobs=jobs)
         server.start_in_thread()
         logger.info("listening on %s/slack/events (health: /healthz)", server.url)
         threading.Event().wait()  # until a signal raises ShutdownRequested here
@@ -102,13 +105,13 @@ def start_socket_mode(parlance: Parlance) -> Callable[[], None]:
     return handler.close
 
 
-def serve_socket_mode(parlance: Parlance, budget: StopBudget | None = None) -> None:
+def serve_socket_mode(parlance: Parlance, budget: StopBudget | None = None, *, jobs: bool = True) -> None:
     """Like `serve_http`; disconnecting is how it takes no new work (Slack sends it to the other connections)."""
     budget = budget or StopBudget(parlance.settings.shutdown_seconds)
     close: Callable[[], None] | None = None
     try:
         _raise_on_shutdown_signal(budget)
-        parlance.start()
+        parlance.start(jobs=jobs)
         close = start_socket_mode(parlance)
         logger.info("connected to Slack over Socket Mode")
         threading.Event().wait()  # until a signal raises ShutdownRequested here
@@ -121,6 +124,24 @@ def serve_socket_mode(parlance: Parlance, budget: StopBudget | None = None) -> N
             close()
         parlance.close(timeout=budget.for_jobs())
         logger.info("stopped serving Socket Mode")
+
+
+def serve_jobs(parlance: Parlance, budget: StopBudget | None = None) -> None:
+    """`python -m bot jobs`: runs the jobs the web processes record, and scores sentiment, until SIGTERM/SIGINT;
+    then lets running jobs finish within the budget and hands the rest back to the queue."""
+    budget = budget or StopBudget(parlance.settings.shutdown_seconds)
+    try:
+        _raise_on_shutdown_signal(budget)
+        parlance.start()
+        logger.info("running jobs with %d threads", parlance.settings.job_threads)
+        threading.Event().wait()  # until a signal raises ShutdownRequested here
+    except ShutdownRequested:
+        pass
+    finally:
+        _only_log_shutdown_signals()
+        budget.begin()
+        parlance.close(timeout=budget.for_jobs())
+        logger.info("stopped running jobs")
 
 
 def _raise_on_shutdown_signal(budget: StopBudget) -> None:

@@ -12,7 +12,7 @@ import pytest
 from bot.eval import SKILLS
 
 ROOT = Path(__file__).resolve().parents[2]
-COMMANDS = ("run", "web", "worker", "clock", "local", "eval", "migrate")  # the README's table and the Procfile
+COMMANDS = ("run", "web", "jobs", "worker", "clock", "local", "eval", "migrate")  # the README's table and the Procfile
 HEAVY = {"torch", "transformers", "xllamacpp"}
 
 
