@@ -112,7 +112,7 @@ JOBS_POLL_SECONDS = 0.1
 
 def _jobs(args: argparse.Namespace) -> None:
     """The Procfile's jobs: the dispatcher and the scorer without Slack's HTTP. It lowers its own CPU priority so a
-    web process on the same cores acks first (measured: bench/ack_latency.py --jobs-process)."""
+    web process on the same cores acks first (bench/ack_latency.py measures web beside it)."""
     from bot.app import build_parlance
     from bot.model.client import OpenAICompatibleClient
     from bot.settings import DEFAULT_MODEL_URL

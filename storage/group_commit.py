@@ -87,7 +87,6 @@ class GroupCommit:
                 else:
                     self._leading = False
             for write in group:
-                write.lead = False
                 write.finished = True
                 write.woken.set()
 

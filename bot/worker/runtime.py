@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -183,7 +182,7 @@ def _load_embedding(settings: WorkerSettings, placement: Placement) -> Embedding
     elif source.gguf_file:
         on_llama = True
     else:  # the bundled MiniLM is written as GGUF once; other directories need transformers
-        on_llama = ref == "minilm" and (settings.worker_engine == "llama.cpp" or placement.device_type() == "cpu")
+        on_llama = ref == "minilm" and placement.device_type() == "cpu"  # "cpu" too under WORKER_ENGINE=llama.cpp
     if on_llama:
         from bot.worker.llama_embedder import LlamaEmbedder
 
@@ -197,8 +196,7 @@ def _load_embedding(settings: WorkerSettings, placement: Placement) -> Embedding
             except ConversionProblem as exc:
                 raise ModelNotAvailable(f"MODEL_EMBED={ref!r}: {exc}") from exc
             origin = "the bundled safetensors, as GGUF (llama.cpp)"
-        threads = settings.worker_threads or len(os.sched_getaffinity(0))
-        return LlamaEmbedder(path, ref=ref, origin=origin, threads=threads)
+        return LlamaEmbedder(path, ref=ref, origin=origin, threads=settings.cpu_threads())
     from bot.worker.embeddings import Embedder
 
     device, _ = placement.torch()
@@ -227,7 +225,7 @@ def _load_engine(
             ref=ref,
             origin="gguf (llama.cpp)",
             threads=settings.llama_decode_threads(),
-            batch_threads=settings.worker_threads or len(os.sched_getaffinity(0)),
+            batch_threads=settings.cpu_threads(),
             max_queue=settings.worker_max_queue,
             kv_cache_tokens=settings.worker_kv_cache_tokens,
             kv_cache_type=settings.worker_kv_cache_type,

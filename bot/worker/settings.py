@@ -112,10 +112,14 @@ class WorkerSettings(BaseSettings):
             raise ValueError("WORKER_DTYPE must be auto, float32 or bfloat16")
         return value
 
+    def cpu_threads(self) -> int:
+        """WORKER_THREADS, or the cores this process may run on (a container often grants fewer than it has)."""
+        return self.worker_threads or len(os.sched_getaffinity(0))
+
     def llama_decode_threads(self) -> int:
         if self.worker_llama_threads:
             return self.worker_llama_threads
-        cores = self.worker_threads or len(os.sched_getaffinity(0))
+        cores = self.cpu_threads()
         return cores if cores > 4 else max(1, cores - 1)
 
     @property
