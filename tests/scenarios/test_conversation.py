@@ -183,3 +183,24 @@ def test_a_direct_message_is_answered_in_the_conversation(scripted_slack, script
     ]
     [post] = [c for c in emulator.calls("chat.postMessage") if c.ok]
     assert "thread_ts" not in post.args  # a DM is answered in the conversation itself
+
+
+def test_who_owns_a_task_is_answered_from_the_request_it_took_when_the_model_finds_nothing(
+    scripted_slack, scripted, emulator
+) -> None:
+    """The model misses it (NOT FOUND over the channel, then over the best matches); the request and its "sure"
+    still say who took the work, and the reply links both."""
+    asked = "1764350400.000001"
+    scripted_slack.event(
+        scripted_slack.message_event(CHANNEL, BOB, f"<@{ALICE}> can you own the offsite planning?", ts=asked)
+    )
+    scripted_slack.event(scripted_slack.message_event(CHANNEL, ALICE, "sure", ts="1764350401.000001"))
+    scripted.enqueue("NOT FOUND", "NOT FOUND")
+    ts = "1764350410.000001"
+    scripted_slack.event(
+        scripted_slack.mention_event(CHANNEL, BOB, f"<@{BOT_USER}> who's planning the offsite?", ts=ts)
+    )
+    answer = finished_reply(emulator, ts, timeout=60)
+    first_line = answer.split("\n")[0]
+    assert first_line.startswith("alice")  # the one who said "sure", not bob who asked
+    assert f"<https://parlance.slack.com/archives/{CHANNEL}/p1764350400000001|[1]>" in first_line

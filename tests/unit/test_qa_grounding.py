@@ -164,3 +164,48 @@ def test_an_answer_of_the_wrong_kind_is_declined_before_the_model_is_asked_to_co
     assert [c for c in model.calls if c.method == "label_logprobs"] == []  # declined before the confirming pass
     right_kind = _ask("The code freeze is on Thursday at 2pm [3].", question="what time is the code freeze?")
     assert right_kind.found and "2pm" in right_kind.text
+
+
+def test_an_answer_that_words_the_question_its_own_way_stands_and_cites_where_its_fact_is() -> None:
+    """ "The code freeze is scheduled for Thursday 2pm", uncited: "scheduled" is no fact to find in a message, and
+    the message to cite is the one that says Thursday 2pm, not the first one about the code freeze."""
+    answer = _ask("The code freeze is scheduled for Thursday 2pm.", question="when does the code freeze happen?")
+    assert answer.found and [line.url for line in answer.sources] == ["https://x/p3"]
+
+
+def test_a_number_the_question_says_may_be_repeated() -> None:
+    answer = _ask("The 2.4 code freeze moves to Thursday 2pm [3].", question="when is the 2.4 code freeze?")
+    assert answer.found and "Thursday 2pm" in answer.text
+
+
+def test_an_answer_citing_the_message_next_to_its_source_also_cites_its_source() -> None:
+    reply, reread = "The code freeze moves to Thursday 2pm [2].", "The code freeze moves to Thursday 2pm [1]."
+    model = WordsOnly().enqueue(reply, reread).enqueue_labels(_confirms(0.9))  # [3] is later: read again with [2]
+    answer = qa.answer_question("when is the code freeze?", LINES, model)
+    assert answer.found and "https://x/p3" in [line.url for line in answer.sources]
+    assert answer.text.count("[") == 2  # both marked, each linked by the renderer
+
+
+def test_reading_a_later_message_again_never_trades_a_backed_answer_for_an_unbacked_one() -> None:
+    lines = [
+        *LINES,
+        ChatLine(ts="5.000100", speaker="carol", text="code freeze checklist is in the doc", url="https://x/p5"),
+    ]
+    model = WordsOnly().enqueue(
+        "The code freeze moves to Thursday 2pm [3].", "Carol owns the code freeze on Monday [2]."
+    )
+    answer = qa.answer_question("when is the code freeze?", lines, model.enqueue_labels(_confirms(0.9)))
+    assert len([c for c in model.calls if c.method == "complete"]) == 2  # the later message was read again
+    assert answer.found and "Thursday 2pm" in answer.text and answer.sources[0].url == "https://x/p3"
+
+
+def test_a_month_or_weekday_written_short_is_the_same_date() -> None:
+    lines = [
+        ChatLine(ts="1.000100", speaker="olivia", text="customer email has to go out by feb 13", url="https://x/e1")
+    ]
+    answer = qa.answer_question(
+        "when does the customer email go out?",
+        lines,
+        WordsOnly().enqueue("The customer email goes out on February 13 [1].").enqueue_labels(_confirms(0.9)),
+    )
+    assert answer.found and "February 13" in answer.text

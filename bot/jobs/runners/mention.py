@@ -231,7 +231,7 @@ def stopped(text: str) -> str:
 def render_answer(answer: qa.Answer) -> str:
     """Slack mrkdwn: the answer, its [n] markers linked to the messages, then the numbered sources quoted."""
     text = escape(answer.text)
-    if answer.generated:
+    if answer.generated or answer.cites:
         urls = {i: line.url for i, line in enumerate(answer.sources, start=1) if line.url}
         text = re.sub(
             r"\[(\d+)\]",
