@@ -56,8 +56,11 @@ class WorkerSettings(BaseSettings):
     """Most sequences decoded in one forward pass (and most prompts scored at once)."""
     worker_max_queue: int = Field(default=256, ge=1)
     """Most requests admitted (running plus waiting) per model; beyond it the worker answers 429."""
-    worker_kv_cache_tokens: int = Field(default=16384, ge=256)
-    """Size of the paged KV cache in tokens, shared by all running requests of one model."""
+    worker_kv_cache_tokens: int = Field(default=12288, ge=256)
+    """Size of the paged KV cache in tokens, shared by all running requests of one model (and the longest prompt
+    plus reply one request may have). 12,288 holds four 2,000-token channel questions at once with room to spare;
+    llama.cpp clears its whole pool at start, so each 4,096 tokens more is ~60 MiB more resident memory with the
+    1.5B model (`bench/worker.py`: 1,526 MiB peak at 12,288, 1,584 MiB at 16,384, against a 1.5 GB target)."""
     worker_kv_cache_type: str = "q8_0"
     """llama.cpp: how the KV cache stores keys and values, `q8_0` (half the memory of `f16`, with flash
     attention; what the default 16k-token cache costs drops by ~200 MiB) or `f16`."""
