@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from bot.model.client import ChatMessage, ChatOptions, ModelClient, ModelError
 from handlers.qa.answer_kinds import gives_kind
 from handlers.qa.owners import asks_who, owner_of, vouched
+from handlers.summarize.cues import MENTION, MONTHS, WEEKDAYS
 from handlers.text.lines import ChatLine
 from handlers.text.sentences import split_sentences
 from handlers.text.words import STOPWORDS, content_stems, stem, tokens, words
@@ -498,7 +499,7 @@ def generated_answer(
 
 def _people(lines: Sequence[ChatLine]) -> list[str]:
     """Who is in the conversation: its speakers and the people they @-mention."""
-    mentioned = [name for line in lines for name in re.findall(r"@([\w.\-]+)", line.text)]
+    mentioned = [name for line in lines for name in MENTION.findall(line.text)]
     return list(dict.fromkeys([*(line.speaker for line in lines), *mentioned]))
 
 
@@ -644,19 +645,20 @@ def _closest(text: str, lines: Sequence[ChatLine], question: str = "") -> list[C
     if best is None or shared(best, added, values) == (0, 0):
         return []
     rest = added - set(content_stems(f"{best.speaker} {best.text}"))
+    rest_values = values - numbers_in(best.text)
     others = [line for line in lines if line is not best]
-    second = max(others, key=lambda line: shared(line, rest, values - numbers_in(best.text)), default=None)
-    if rest and second is not None and shared(second, rest, values - numbers_in(best.text))[0]:
+    second = max(others, key=lambda line: shared(line, rest, rest_values), default=None)
+    if rest and second is not None and shared(second, rest, rest_values)[0]:
         return [best, second]
     return [best]
 
 
+# "sun" stays as written: it is also a name ("Sun, could you be her buddy?"); "may" is written out already.
 _DAY_NAMES = {
-    "jan": "january", "feb": "february", "mar": "march", "apr": "april", "jun": "june", "jul": "july",
-    "aug": "august", "sep": "september", "sept": "september", "oct": "october", "nov": "november",
-    "dec": "december", "mon": "monday", "tue": "tuesday", "tues": "tuesday", "wed": "wednesday",
-    "thu": "thursday", "thur": "thursday", "thurs": "thursday", "fri": "friday", "sat": "saturday",
-}  # fmt: skip
+    short: full
+    for short, full in {**WEEKDAYS, **{month[:3]: month for month in MONTHS}, "sept": "september"}.items()
+    if short not in ("sun", "may")
+}
 _DAY_ABBREVIATION = re.compile(r"\b(" + "|".join(_DAY_NAMES) + r")\b\.?", re.IGNORECASE)
 
 
